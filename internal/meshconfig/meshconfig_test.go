@@ -1,0 +1,36 @@
+package meshconfig
+
+import (
+	"testing"
+
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+func TestApplyKeepsDefaultsAndReplacesLists(t *testing.T) {
+	user := &meshv1alpha1.MeshConfig{
+		AccessLogFile:          "/dev/stdout",
+		DefaultServiceExportTo: []string{"."},
+		EnableAutoMtls:         wrapperspb.Bool(false),
+		DefaultConfig:          &meshv1alpha1.ProxyConfig{Tracing: &meshv1alpha1.Tracing{Sampling: 50}},
+	}
+	mc := Apply(user)
+	if mc.AccessLogFile != "/dev/stdout" {
+		t.Errorf("accessLogFile = %q", mc.AccessLogFile)
+	}
+	if mc.TrustDomain != DefaultTrustDomain || mc.RootNamespace != DefaultRootNamespace {
+		t.Errorf("defaults lost: trustDomain %q rootNamespace %q", mc.TrustDomain, mc.RootNamespace)
+	}
+	if got := mc.DefaultServiceExportTo; len(got) != 1 || got[0] != "." {
+		t.Errorf("defaultServiceExportTo = %v, want [.]", got)
+	}
+	if mc.EnableAutoMtls.GetValue() {
+		t.Error("enableAutoMtls should be false")
+	}
+	if mc.DefaultConfig.Tracing.Sampling != 50 || mc.DefaultConfig.ProxyAdminPort != 15000 {
+		t.Errorf("defaultConfig not merged field by field: %v", mc.DefaultConfig)
+	}
+	if Default().AccessLogFile != "" {
+		t.Error("Apply modified the defaults")
+	}
+}
