@@ -44,6 +44,17 @@ func Decode(origin Origin, data []byte) ([]*Object, []*Rejection) {
 	return objs, rejs
 }
 
+// Documents splits a YAML stream into its documents' text, numbered as
+// Decode numbers them (Origin.Document is the index + 1).
+func Documents(data []byte) [][]byte {
+	docs := splitDocuments(data)
+	out := make([][]byte, len(docs))
+	for i, d := range docs {
+		out[i] = d.text
+	}
+	return out
+}
+
 type document struct {
 	text      []byte
 	firstLine int

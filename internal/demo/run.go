@@ -1,0 +1,311 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lateenmesh/lateen/internal/sortedmap"
+)
+
+// Options configure a demo run.
+type Options struct {
+	// ConfigDir receives the demo's Istio YAML; empty: a new temporary
+	// directory, removed on exit.
+	ConfigDir string
+	// StateDir holds demo.json, workloads.json and the logs.
+	StateDir string
+	// IngressPort is the ingress gateway's port on 127.0.0.1.
+	IngressPort int
+	// Capture is the traffic capture mode: "none" (the only one so far).
+	Capture string
+	// AddressBase is pilot's address; workloads get the next ones. Zero:
+	// the first free 127.N.0.1 from 127.10.0.1.
+	AddressBase netip.Addr
+	// Executable is the lateen binary that runs every role.
+	Executable string
+	// Environ is the environment children inherit.
+	Environ []string
+	// TempDir is where a default config directory is created.
+	TempDir      string
+	ReadyTimeout time.Duration
+	Stdout       io.Writer
+	Logger       *slog.Logger
+}
+
+// Run starts the demo and blocks until ctx is done, then stops every
+// process and removes what it created.
+func Run(ctx context.Context, opts Options) (err error) {
+	d, err := newDemo(opts)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, d.cleanup()) }()
+	if err := d.prepare(); err != nil {
+		return err
+	}
+	if err := d.startAll(); err != nil {
+		return err
+	}
+	if err := d.waitReady(ctx); err != nil {
+		return err
+	}
+	d.printReady()
+	if p := firstExit(ctx, d.procs); p != nil {
+		return p.exited()
+	}
+	return nil
+}
+
+type demo struct {
+	opts        Options
+	base        netip.Addr
+	workloads   []*Workload
+	procs       []*process
+	createdCfg  bool
+	written     []string // files the demo created, removed on exit
+	ingressAddr string
+}
+
+func newDemo(opts Options) (*demo, error) {
+	if opts.Capture == "" {
+		opts.Capture = "none"
+	}
+	if opts.Capture != "none" {
+		return nil, fmt.Errorf("--capture=%s: only \"none\" is supported yet", opts.Capture)
+	}
+	if opts.StateDir == "" || opts.Executable == "" {
+		return nil, errors.New("demo: state directory and executable are required")
+	}
+	if opts.IngressPort == 0 {
+		opts.IngressPort = 8080
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 90 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	return &demo{opts: opts, ingressAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.IngressPort))}, nil
+}
+
+// prepare picks addresses, checks ports and writes the YAML and state.
+func (d *demo) prepare() error {
+	if st, err := ReadState(d.opts.StateDir); err == nil && processAlive(st.PID) {
+		return fmt.Errorf("a demo (pid %d) is already running with state directory %s", st.PID, d.opts.StateDir)
+	}
+	if err := checkFree(d.ingressAddr); err != nil {
+		return fmt.Errorf("ingress port: %w (choose another with --ingress-port)", err)
+	}
+	base, err := d.pickBase()
+	if err != nil {
+		return err
+	}
+	d.base, d.workloads = base, Workloads(base)
+	if err := d.makeDirs(); err != nil {
+		return err
+	}
+	for _, f := range Manifests(d.workloads, uint32(d.opts.IngressPort)) {
+		path := filepath.Join(d.opts.ConfigDir, f.Name)
+		if err := os.WriteFile(path, f.Content, 0o644); err != nil {
+			return err
+		}
+		d.written = append(d.written, path)
+	}
+	if err := d.writeState(); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.opts.Stdout, "lateen demo: config dir %s\nlateen demo: state dir %s\n", d.opts.ConfigDir, d.opts.StateDir)
+	return nil
+}
+
+func (d *demo) makeDirs() error {
+	if d.opts.ConfigDir == "" {
+		dir, err := os.MkdirTemp(d.opts.TempDir, "lateen-demo-config-")
+		if err != nil {
+			return err
+		}
+		d.opts.ConfigDir, d.createdCfg = dir, true
+	} else if err := os.MkdirAll(d.opts.ConfigDir, 0o755); err != nil {
+		return err
+	}
+	return os.MkdirAll(d.logDir(), 0o755)
+}
+
+func (d *demo) logDir() string { return filepath.Join(d.opts.StateDir, "logs") }
+
+func (d *demo) writeState() error {
+	st := State{
+		PID: os.Getpid(), ConfigDir: d.opts.ConfigDir, StateDir: d.opts.StateDir, Capture: d.opts.Capture,
+		PilotXDS: d.pilotAddr(15010), PilotHTTP: d.pilotAddr(15014), IngressURL: "http://" + d.ingressAddr,
+		LogDir: d.logDir(), Workloads: filepath.Join(d.opts.StateDir, WorkloadsFile), AddressBase: d.base.String(),
+	}
+	if err := writeJSON(filepath.Join(d.opts.StateDir, WorkloadsFile), d.workloads); err != nil {
+		return err
+	}
+	d.written = append(d.written, filepath.Join(d.opts.StateDir, WorkloadsFile))
+	if err := writeJSON(filepath.Join(d.opts.StateDir, StateFile), st); err != nil {
+		return err
+	}
+	d.written = append(d.written, filepath.Join(d.opts.StateDir, StateFile))
+	return nil
+}
+
+func (d *demo) pilotAddr(port int) string { return net.JoinHostPort(d.base.String(), strconv.Itoa(port)) }
+
+// pickBase returns the configured base or the first 127.N.0.1 whose pilot
+// ports are free.
+func (d *demo) pickBase() (netip.Addr, error) {
+	if d.opts.AddressBase.IsValid() {
+		return d.opts.AddressBase, nil
+	}
+	for n := 10; n < 250; n++ {
+		base := netip.AddrFrom4([4]byte{127, byte(n), 0, 1})
+		if checkFree(net.JoinHostPort(base.String(), "15010")) == nil {
+			return base, nil
+		}
+	}
+	return netip.Addr{}, errors.New("no free 127.N.0.0/24 address block for the demo")
+}
+
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+func (d *demo) startAll() error {
+	d.procs = d.processes()
+	for _, p := range d.procs {
+		if err := p.start(d.opts.Executable); err != nil {
+			return err
+		}
+		d.opts.Logger.Debug("started", "component", "demo", "process", p.name, "pid", p.cmd.Process.Pid)
+	}
+	return nil
+}
+
+// processes lists pilot, then a proxy and (for samples) an app per workload.
+func (d *demo) processes() []*process {
+	env := baseEnv(d.opts.Environ)
+	procs := []*process{{
+		name: "pilot", env: env, log: filepath.Join(d.logDir(), "pilot.log"),
+		args: []string{"pilot", "--config-dir", d.opts.ConfigDir, "--xds-address", d.pilotAddr(15010), "--http-address", d.pilotAddr(15014)},
+	}}
+	for _, w := range d.workloads {
+		procs = append(procs, &process{
+			name: w.Name + "-proxy", env: env, log: filepath.Join(d.logDir(), w.Name+"-proxy.log"),
+			args: d.proxyArgs(w),
+		})
+		if len(w.Sample) > 0 {
+			procs = append(procs, &process{
+				name: w.Name, env: append(slices.Clone(env), WorkloadEnv(w)...), log: filepath.Join(d.logDir(), w.Name+".log"),
+				args: append([]string{"sample"}, w.Sample...),
+			})
+		}
+	}
+	return procs
+}
+
+func (d *demo) proxyArgs(w *Workload) []string {
+	typ, wildcard := "sidecar", w.Address
+	if w.Gateway {
+		typ = "router"
+		if w.Labels["istio"] == "ingressgateway" {
+			wildcard = "127.0.0.1"
+		}
+	}
+	var labels []string
+	for _, k := range sortedmap.Keys(w.Labels) {
+		labels = append(labels, k+"="+w.Labels[k])
+	}
+	return []string{"proxy",
+		"--xds-address", d.pilotAddr(15010), "--type", typ, "--ip", w.Address,
+		"--namespace", w.Namespace, "--workload-name", w.Name, "--service-account", w.ServiceAccount,
+		"--labels", strings.Join(labels, ","), "--interception-mode", "NONE",
+		"--wildcard-address", wildcard,
+		"--admin-address", net.JoinHostPort(w.Address, "15000"),
+		"--ready-address", net.JoinHostPort(w.Address, "15021"),
+	}
+}
+
+// WorkloadEnv is the environment that makes a program's HTTP traffic go
+// through the workload's sidecar (capture none): its HTTP proxy settings.
+func WorkloadEnv(w *Workload) []string {
+	proxy := "http://" + net.JoinHostPort(w.Address, "15001")
+	return []string{"HTTP_PROXY=" + proxy, "http_proxy=" + proxy, "NO_PROXY=", "no_proxy=",
+		"LATEEN_WORKLOAD=" + w.Name, "LATEEN_NAMESPACE=" + w.Namespace, "LATEEN_ADDRESS=" + w.Address}
+}
+
+// baseEnv drops proxy settings the demo's own environment may carry.
+func baseEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		switch strings.ToUpper(k) {
+		case "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func (d *demo) printReady() {
+	fmt.Fprintf(d.opts.Stdout, `lateen demo: ready
+  Bookinfo:   http://%s/productpage
+  Try:        lateen exec sleep -- curl -s http://httpbin:8000/headers
+  Config:     %s (edit or add Istio YAML there; changes apply live)
+  Logs:       %s
+  Pilot:      http://%s/debug/syncz
+Press Ctrl-C to stop.
+`, d.ingressAddr, d.opts.ConfigDir, d.logDir(), d.pilotAddr(15014))
+}
+
+// cleanup stops every process (children first, pilot last) and removes
+// what the demo created.
+func (d *demo) cleanup() error {
+	stopAll(d.procs[min(1, len(d.procs)):]) // apps and proxies together
+	stopAll(d.procs[:min(1, len(d.procs))]) // then pilot
+	var errs []error
+	for _, f := range d.written {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(d.logDir()); err != nil {
+		errs = append(errs, err)
+	}
+	if d.createdCfg {
+		errs = append(errs, os.RemoveAll(d.opts.ConfigDir))
+	}
+	return errors.Join(errs...)
+}
+
+func stopAll(procs []*process) {
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.stop(5 * time.Second)
+		}()
+	}
+	wg.Wait()
+}
