@@ -171,4 +171,3 @@ func docs(objs []object) []byte {
 	}
 	return buf.Bytes()
 }
-

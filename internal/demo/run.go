@@ -165,7 +165,9 @@ func (d *demo) writeState() error {
 	return nil
 }
 
-func (d *demo) pilotAddr(port int) string { return net.JoinHostPort(d.base.String(), strconv.Itoa(port)) }
+func (d *demo) pilotAddr(port int) string {
+	return net.JoinHostPort(d.base.String(), strconv.Itoa(port))
+}
 
 // pickBase returns the configured base or the first 127.N.0.1 whose pilot
 // ports are free.

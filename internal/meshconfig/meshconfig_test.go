@@ -3,8 +3,8 @@ package meshconfig
 import (
 	"testing"
 
-	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 )
 
 func TestApplyKeepsDefaultsAndReplacesLists(t *testing.T) {

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 
 	"github.com/lateenmesh/lateen/internal/config"
 	"github.com/lateenmesh/lateen/internal/config/file"

@@ -154,4 +154,3 @@ func marshalResources(t *testing.T, r *Resources) []byte {
 	}
 	return append(b, '\n')
 }
-

@@ -4,9 +4,9 @@ import (
 	"strconv"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networking "istio.io/api/networking/v1alpha3"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/lateenmesh/lateen/internal/hostname"
 	"github.com/lateenmesh/lateen/internal/mesh"
