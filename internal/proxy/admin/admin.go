@@ -1,0 +1,192 @@
+// Package admin serves the proxy's Envoy-compatible admin endpoints
+// (/config_dump, /ready, /stats, /clusters, /listeners, /logging,
+// /quitquitquit) and the readiness endpoint (/healthz/ready).
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lateenmesh/lateen/internal/proxy/runtime"
+	"github.com/lateenmesh/lateen/internal/proxy/stats"
+)
+
+// Source is the runtime as the admin server sees it.
+type Source interface {
+	Current() *runtime.Graph
+	Ready() <-chan struct{}
+}
+
+// Options configure a Server.
+type Options struct {
+	Address      string // admin, e.g. 127.0.0.1:15000
+	ReadyAddress string // readiness, e.g. 127.0.0.1:15021; empty: none
+	Source       Source
+	Stats        *stats.Store
+	Listeners    func() map[string]string // listener name → bound address
+	Level        *slog.LevelVar
+	Quit         func() // /quitquitquit
+	Logger       *slog.Logger
+}
+
+// Server is the admin and readiness HTTP server.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	started chan struct{}
+	mu      sync.Mutex
+	addrs   [2]string
+}
+
+// New validates opts; it does no I/O.
+func New(opts Options) (*Server, error) {
+	if opts.Address == "" || opts.Source == nil || opts.Stats == nil || opts.Level == nil {
+		return nil, errors.New("admin: Address, Source, Stats and Level are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Quit == nil {
+		opts.Quit = func() {}
+	}
+	if opts.Listeners == nil {
+		opts.Listeners = func() map[string]string { return nil }
+	}
+	return &Server{opts: opts, log: opts.Logger.With("component", "admin"), started: make(chan struct{})}, nil
+}
+
+// Started is closed once both sockets are bound.
+func (s *Server) Started() <-chan struct{} { return s.started }
+
+// Addr returns the bound admin address (after Started).
+func (s *Server) Addr() string { s.mu.Lock(); defer s.mu.Unlock(); return s.addrs[0] }
+
+// ReadyAddr returns the bound readiness address (after Started).
+func (s *Server) ReadyAddr() string { s.mu.Lock(); defer s.mu.Unlock(); return s.addrs[1] }
+
+// Run serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	servers := []*http.Server{{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}}
+	addrs := []string{s.opts.Address}
+	if s.opts.ReadyAddress != "" {
+		servers = append(servers, &http.Server{Handler: s.readyMux(), ReadHeaderTimeout: 10 * time.Second})
+		addrs = append(addrs, s.opts.ReadyAddress)
+	}
+	lns := make([]net.Listener, 0, len(addrs))
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("admin: listen %s: %w", a, err)
+		}
+		lns = append(lns, ln)
+	}
+	s.mu.Lock()
+	for i, ln := range lns {
+		s.addrs[i] = ln.Addr().String()
+	}
+	s.mu.Unlock()
+	close(s.started)
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(lns[i]) }()
+	}
+	<-ctx.Done()
+	for _, srv := range servers {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("admin: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) isReady() bool {
+	select {
+	case <-s.opts.Source.Ready():
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) readyMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.isReady() {
+			http.Error(w, "configuration not received yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "LIVE")
+	})
+	return mux
+}
+
+func (s *Server) adminMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.isReady() {
+			http.Error(w, "PRE_INITIALIZING", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "LIVE")
+	})
+	mux.HandleFunc("/config_dump", s.configDump)
+	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		_ = s.opts.Stats.WriteText(w)
+	})
+	mux.HandleFunc("/clusters", s.clusters)
+	mux.HandleFunc("/listeners", s.listeners)
+	mux.HandleFunc("/logging", s.logging)
+	mux.HandleFunc("/quitquitquit", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST required", http.StatusMethodNotAllowed)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "OK")
+		s.log.Info("exit requested through /quitquitquit")
+		s.opts.Quit()
+	})
+	return mux
+}
+
+func (s *Server) listeners(w http.ResponseWriter, _ *http.Request) {
+	addrs := s.opts.Listeners()
+	names := make([]string, 0, len(addrs))
+	for n := range addrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		_, _ = fmt.Fprintf(w, "%s::%s\n", n, addrs[n])
+	}
+}
+
+func (s *Server) logging(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		if lvl := r.URL.Query().Get("level"); lvl != "" {
+			var l slog.Level
+			if err := l.UnmarshalText([]byte(strings.ToUpper(lvl))); err != nil {
+				http.Error(w, "unknown level "+lvl, http.StatusBadRequest)
+				return
+			}
+			s.opts.Level.Set(l)
+		}
+	}
+	_, _ = fmt.Fprintf(w, "active loggers:\n  lateen-proxy: %s\n", strings.ToLower(s.opts.Level.Level().String()))
+}

@@ -1,0 +1,174 @@
+package http
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+	nethttp "net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lateenmesh/lateen/internal/proxy/resource"
+	"github.com/lateenmesh/lateen/internal/proxy/stats"
+)
+
+// ConnManager is one built HTTP connection manager: a route table and a
+// filter chain for one configuration. It is immutable; a Slot points
+// connections at the current one.
+type ConnManager struct {
+	cfg    *resource.HTTPConnectionManager
+	routes *RouteTable
+	chain  nethttp.Handler
+	server string
+	stats  hcmStats
+}
+
+type hcmStats struct {
+	rqTotal  *stats.Counter
+	rqActive *stats.Gauge
+	codes    *stats.Codes
+}
+
+// NewConnManager builds a connection manager over routes (the inline route
+// config or the RDS one of the same configuration).
+func NewConnManager(cfg *resource.HTTPConnectionManager, routes *RouteTable, filters *Filters, bc BuildContext) (*ConnManager, error) {
+	if cfg.StreamIdleTimeout > 0 {
+		return nil, fmt.Errorf("stream_idle_timeout: not supported yet by lateen-proxy")
+	}
+	if cfg.RequestTimeout > 0 {
+		return nil, fmt.Errorf("request_timeout: not supported yet by lateen-proxy")
+	}
+	chain, err := filters.chain(cfg.Filters, bc)
+	if err != nil {
+		return nil, err
+	}
+	p := "http." + cfg.StatPrefix + "."
+	cm := &ConnManager{cfg: cfg, routes: routes, chain: chain, server: cfg.ServerName,
+		stats: hcmStats{rqTotal: bc.Stats.Counter(p + "downstream_rq_total"),
+			rqActive: bc.Stats.Gauge(p + "downstream_rq_active"), codes: bc.Stats.Codes(p + "downstream_rq")}}
+	if cm.server == "" {
+		cm.server = "envoy"
+	}
+	return cm, nil
+}
+
+// serve handles one request of a connection accepted by a listener.
+func (cm *ConnManager) serve(w nethttp.ResponseWriter, r *nethttp.Request, c *downstreamConn, draining bool) {
+	info := &Info{Start: time.Now(), Listener: c.listener, StatPrefix: cm.cfg.StatPrefix,
+		DownstreamLocal: c.LocalAddr().String(), DownstreamPeer: c.RemoteAddr().String()}
+	cm.stats.rqTotal.Inc()
+	cm.stats.rqActive.Inc()
+	rw := &responseWriter{ResponseWriter: w, info: info, server: cm.server, draining: draining}
+	defer func() {
+		cm.stats.rqActive.Dec()
+		info.Duration = time.Since(info.Start)
+		cm.stats.codes.Record(info.ResponseCode)
+	}()
+	if r.Body != nil && r.Body != nethttp.NoBody {
+		r.Body = &countingBody{body: r.Body, info: info}
+	}
+	r = r.WithContext(withInfo(r.Context(), info))
+	cm.prepare(r, c, info)
+	path := r.URL.EscapedPath()
+	vh := cm.routes.selectVHost(info.Authority)
+	var rt *route
+	if vh != nil {
+		rt = vh.match(r, path)
+	}
+	if rt == nil {
+		localReply(rw, info, nethttp.StatusNotFound, FlagNoRoute, "route not found")
+		return
+	}
+	info.route, info.RouteName, info.VirtualHost = rt, rt.cfg.Name, vh.cfg.Name
+	cm.chain.ServeHTTP(rw, r)
+}
+
+// prepare normalizes the request as Envoy's connection manager does:
+// absolute-form URIs become origin-form with the URI's authority,
+// x-request-id, x-forwarded-*, x-forwarded-client-cert, path normalization.
+func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info) {
+	if r.URL.IsAbs() { // HTTP proxy request: GET http://host/path
+		r.Host = r.URL.Host
+		r.URL.Scheme, r.URL.Host = "", ""
+		r.RequestURI = r.URL.RequestURI()
+	}
+	info.Authority = strings.ToLower(r.Host)
+	h := r.Header
+	if cm.cfg.GenerateRequestID && h.Get("X-Request-Id") == "" {
+		h.Set("X-Request-Id", newUUID())
+	}
+	info.RequestID = h.Get("X-Request-Id")
+	if cm.cfg.UseRemoteAddress {
+		ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		if prior := h.Get("X-Forwarded-For"); prior != "" {
+			ip = prior + "," + ip
+		}
+		h.Set("X-Forwarded-For", ip)
+		h.Set("X-Forwarded-Proto", "http")
+	} else if h.Get("X-Forwarded-Proto") == "" {
+		h.Set("X-Forwarded-Proto", "http")
+	}
+	if cm.cfg.ForwardClientCert != "ALWAYS_FORWARD_ONLY" {
+		h.Del("X-Forwarded-Client-Cert") // plaintext downstream: no client certificate
+	}
+	if cm.cfg.NormalizePath || cm.cfg.MergeSlashes {
+		normalizePath(r.URL, cm.cfg.NormalizePath, cm.cfg.MergeSlashes)
+		r.RequestURI = r.URL.RequestURI()
+	}
+}
+
+// normalizePath removes dot segments (RFC 3986 5.2.4) and merges slashes.
+func normalizePath(u *url.URL, dots, slashes bool) {
+	p := u.EscapedPath()
+	if slashes {
+		for strings.Contains(p, "//") {
+			p = strings.ReplaceAll(p, "//", "/")
+		}
+	}
+	if dots {
+		p = removeDotSegments(p)
+	}
+	if p == u.EscapedPath() {
+		return
+	}
+	if unescaped, err := url.PathUnescape(p); err == nil {
+		u.Path, u.RawPath = unescaped, p
+	}
+}
+
+func removeDotSegments(p string) string {
+	segs := strings.Split(p, "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		switch s {
+		case ".":
+			if i == len(segs)-1 {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if i == len(segs)-1 {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	res := strings.Join(out, "/")
+	if !strings.HasPrefix(res, "/") {
+		res = "/" + res
+	}
+	return res
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,201 @@
+// Package proxy is lateen-proxy: one process per workload doing Envoy's job.
+// It wires the ADS client, the runtime (listeners, HTTP, TCP, clusters),
+// the admin and readiness servers. See README.md for the data flow.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/lateenmesh/lateen/internal/proxy/admin"
+	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
+	"github.com/lateenmesh/lateen/internal/proxy/listener"
+	"github.com/lateenmesh/lateen/internal/proxy/runtime"
+	"github.com/lateenmesh/lateen/internal/proxy/stats"
+	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
+)
+
+// Options configure a Proxy. Every tunable is here; nothing is read from
+// the environment.
+type Options struct {
+	XDSAddress       string // default 127.0.0.1:15010
+	NodeType         string // sidecar (default) or router
+	IP               string // the workload's address (required)
+	Namespace        string // default "default"
+	WorkloadName     string // required
+	ServiceAccount   string // default "default"
+	Labels           map[string]string
+	InterceptionMode string // NONE (default), REDIRECT, TPROXY
+	ClusterID        string // default Kubernetes
+	DomainSuffix     string // default cluster.local
+	MeshID           string // default cluster.local
+	WildcardAddress  string // bind address for 0.0.0.0 / :: listeners; default IP
+	AdminAddress     string // default <IP>:15000
+	ReadyAddress     string // default <IP>:15021
+	Logger           *slog.Logger
+	LogLevel         *slog.LevelVar // changed by /logging; default info
+	DrainTimeout     time.Duration  // graceful shutdown bound; default 5s
+	XDSBackoffMax    time.Duration  // default 10s
+}
+
+// Proxy is a running lateen-proxy.
+type Proxy struct {
+	opts      Options
+	log       *slog.Logger
+	stats     *stats.Store
+	listeners *listener.Manager
+	http      *proxyhttp.Server
+	runtime   *runtime.Runtime
+	xds       *xdsclient.Client
+	admin     *admin.Server
+	quit      chan struct{}
+	quitOnce  sync.Once
+}
+
+// New validates opts and builds the proxy. It does no I/O.
+func New(opts Options) (*Proxy, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	p := &Proxy{opts: opts, log: opts.Logger.With("component", "proxy"), stats: stats.New(), quit: make(chan struct{})}
+	p.stats.Gauge("server.live").Set(1)
+	p.listeners = listener.NewManager(listener.Options{Stats: p.stats, Logger: opts.Logger})
+	p.http = proxyhttp.NewServer(proxyhttp.ServerOptions{Logger: opts.Logger.With("component", "http"), DrainTimeout: opts.DrainTimeout})
+	var err error
+	if p.runtime, err = runtime.New(runtime.Options{WildcardAddress: opts.WildcardAddress, Stats: p.stats,
+		Logger: opts.Logger, Listeners: p.listeners, HTTP: p.http}); err != nil {
+		return nil, err
+	}
+	node := xdsclient.Node(xdsclient.NodeInfo{Type: opts.NodeType, IP: opts.IP, WorkloadName: opts.WorkloadName,
+		Namespace: opts.Namespace, DomainSuffix: opts.DomainSuffix, ServiceAccount: opts.ServiceAccount,
+		Labels: opts.Labels, InterceptionMode: opts.InterceptionMode, ClusterID: opts.ClusterID, MeshID: opts.MeshID})
+	if p.xds, err = xdsclient.New(xdsclient.Options{Address: opts.XDSAddress, Node: node, Applier: p.runtime,
+		Logger: opts.Logger, BackoffMax: opts.XDSBackoffMax}); err != nil {
+		return nil, err
+	}
+	if p.admin, err = admin.New(admin.Options{Address: opts.AdminAddress, ReadyAddress: opts.ReadyAddress,
+		Source: p.runtime, Stats: p.stats, Listeners: p.listeners.Addresses, Level: opts.LogLevel,
+		Quit: p.Quit, Logger: opts.Logger}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (o *Options) defaults() error {
+	if o.IP == "" || net.ParseIP(o.IP) == nil {
+		return fmt.Errorf("proxy: IP %q is not an IP address", o.IP)
+	}
+	if o.WorkloadName == "" {
+		return errors.New("proxy: WorkloadName is required")
+	}
+	if o.NodeType == "" {
+		o.NodeType = "sidecar"
+	}
+	if o.NodeType != "sidecar" && o.NodeType != "router" {
+		return fmt.Errorf("proxy: NodeType %q: want sidecar or router", o.NodeType)
+	}
+	switch o.InterceptionMode {
+	case "":
+		o.InterceptionMode = "NONE"
+	case "NONE", "REDIRECT", "TPROXY":
+	default:
+		return fmt.Errorf("proxy: InterceptionMode %q: want NONE, REDIRECT or TPROXY", o.InterceptionMode)
+	}
+	set := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	set(&o.XDSAddress, "127.0.0.1:15010")
+	set(&o.Namespace, "default")
+	set(&o.ServiceAccount, "default")
+	set(&o.WildcardAddress, o.IP)
+	set(&o.AdminAddress, net.JoinHostPort(o.IP, "15000"))
+	set(&o.ReadyAddress, net.JoinHostPort(o.IP, "15021"))
+	if o.LogLevel == nil {
+		o.LogLevel = new(slog.LevelVar)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Quit asks Run to exit gracefully (as /quitquitquit does).
+func (p *Proxy) Quit() { p.quitOnce.Do(func() { close(p.quit) }) }
+
+// Stats returns the proxy's stats store.
+func (p *Proxy) Stats() *stats.Store { return p.stats }
+
+// Ready is closed once the first complete configuration is applied.
+func (p *Proxy) Ready() <-chan struct{} { return p.runtime.Ready() }
+
+// AdminAddr waits until the admin server is bound and returns its address.
+func (p *Proxy) AdminAddr(ctx context.Context) (string, error) {
+	select {
+	case <-p.admin.Started():
+		return p.admin.Addr(), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// ReadyAddr waits until the readiness server is bound and returns its address.
+func (p *Proxy) ReadyAddr(ctx context.Context) (string, error) {
+	if _, err := p.AdminAddr(ctx); err != nil {
+		return "", err
+	}
+	return p.admin.ReadyAddr(), nil
+}
+
+// ListenerAddresses returns the bound address of every active listener.
+func (p *Proxy) ListenerAddresses() map[string]string { return p.listeners.Addresses() }
+
+// Run runs the proxy until ctx ends or Quit is called, then stops accepting,
+// drains in-flight requests (bounded by DrainTimeout) and returns nil. An
+// error of one component stops the others.
+func (p *Proxy) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer p.runtime.Close()
+	p.log.Info("starting", "xds", p.opts.XDSAddress, "admin", p.opts.AdminAddress, "node_type", p.opts.NodeType)
+	return runAll(ctx, cancel,
+		p.xds.Run,
+		p.admin.Run,
+		p.http.Serve,
+		p.listeners.Run,
+	)
+}
+
+// runAll runs fns until all return; the first error cancels the rest.
+func runAll(ctx context.Context, cancel context.CancelFunc, fns ...func(context.Context) error) error {
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				once.Do(func() { first = err })
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

@@ -1,0 +1,91 @@
+// Package proxycmd is lateen-proxy's command line, shared by the
+// lateen-proxy binary and `lateen proxy`.
+package proxycmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/lateenmesh/lateen/internal/proxy"
+)
+
+// Subcommands run instead of the proxy when named as the first argument
+// (e.g. "lateen-proxy iptables" in the capture issue).
+var subcommands = map[string]func(ctx context.Context, args []string, stderr io.Writer) error{}
+
+// Main parses args (without the program name) and runs the proxy until ctx
+// is done.
+func Main(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 {
+		if cmd, ok := subcommands[args[0]]; ok {
+			return cmd(ctx, args[1:], stderr)
+		}
+	}
+	o, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	p, err := proxy.New(o)
+	if err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
+
+func parse(args []string, stderr io.Writer) (proxy.Options, error) {
+	fs := flag.NewFlagSet("lateen-proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o proxy.Options
+	var labels, level string
+	fs.StringVar(&o.XDSAddress, "xds-address", "127.0.0.1:15010", "ADS server address (host:port)")
+	fs.StringVar(&o.NodeType, "type", "sidecar", "proxy type: sidecar or router")
+	fs.StringVar(&o.IP, "ip", "", "workload IP address (required)")
+	fs.StringVar(&o.Namespace, "namespace", "default", "workload namespace")
+	fs.StringVar(&o.WorkloadName, "workload-name", "", "workload name (required)")
+	fs.StringVar(&o.ServiceAccount, "service-account", "default", "workload service account")
+	fs.StringVar(&labels, "labels", "", "workload labels, k=v,k=v")
+	fs.StringVar(&o.InterceptionMode, "interception-mode", "NONE", "traffic capture: NONE, REDIRECT or TPROXY")
+	fs.StringVar(&o.ClusterID, "cluster-id", "Kubernetes", "cluster id")
+	fs.StringVar(&o.DomainSuffix, "domain-suffix", "cluster.local", "DNS domain suffix")
+	fs.StringVar(&o.WildcardAddress, "wildcard-address", "", "address to bind 0.0.0.0 listeners on (default --ip)")
+	fs.StringVar(&o.AdminAddress, "admin-address", "", "admin address (default <ip>:15000)")
+	fs.StringVar(&o.ReadyAddress, "ready-address", "", "readiness address (default <ip>:15021)")
+	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var err error
+	if o.Labels, err = parseLabels(labels); err != nil {
+		return o, err
+	}
+	o.LogLevel = new(slog.LevelVar)
+	if err := o.LogLevel.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return o, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.LogLevel})).
+		With("program", "lateen-proxy", "workload", o.WorkloadName)
+	return o, nil
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if s == "" {
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, errors.New("--labels: want k=v,k=v, got " + s)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

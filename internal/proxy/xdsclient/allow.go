@@ -1,0 +1,237 @@
+package xdsclient
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// allowed lists, per proto message, the fields docs/xds.md lets the control
+// plane set. Any other populated field fails the walk, so nothing outside the
+// contract is silently ignored. Messages in leafMessages are accepted whole;
+// google.protobuf.Any is never descended into here: the decoder registered for
+// its type URL unpacks and walks it.
+var allowed = map[protoreflect.FullName][]string{
+	// Listener.
+	"envoy.config.listener.v3.Listener":         {"name", "address", "traffic_direction", "filter_chains", "default_filter_chain"},
+	"envoy.config.core.v3.Address":              {"socket_address"},
+	"envoy.config.core.v3.SocketAddress":        {"address", "port_value"},
+	"envoy.config.listener.v3.FilterChain":      {"name", "filter_chain_match", "filters"},
+	"envoy.config.listener.v3.FilterChainMatch": {"destination_port", "transport_protocol", "application_protocols", "server_names"},
+	"envoy.config.listener.v3.Filter":           {"name", "typed_config"},
+	hcmPkg + "HttpConnectionManager": {"stat_prefix", "rds", "route_config", "http_filters", "codec_type",
+		"generate_request_id", "use_remote_address", "stream_idle_timeout", "request_timeout", "server_name",
+		"normalize_path", "merge_slashes", "forward_client_cert_details", "set_current_client_cert_details", "upgrade_configs"},
+	hcmPkg + "Rds":        {"config_source", "route_config_name"},
+	hcmPkg + "HttpFilter": {"name", "typed_config"},
+	hcmPkg + "HttpConnectionManager.SetCurrentClientCertDetails": {"subject", "cert", "chain", "dns", "uri"},
+	hcmPkg + "HttpConnectionManager.UpgradeConfig":               {"upgrade_type", "enabled"},
+	"envoy.config.core.v3.ConfigSource":                          {"ads", "resource_api_version", "initial_fetch_timeout"},
+	"envoy.config.core.v3.AggregatedConfigSource":                {},
+	tcpPkg + "TcpProxy":                                          {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout"},
+	tcpPkg + "TcpProxy.WeightedCluster":                          {"clusters"},
+	tcpPkg + "TcpProxy.WeightedCluster.ClusterWeight":            {"name", "weight"},
+	"envoy.extensions.filters.http.router.v3.Router":             {},
+
+	// RouteConfiguration.
+	"envoy.config.route.v3.RouteConfiguration": {"name", "virtual_hosts", "validate_clusters"},
+	"envoy.config.route.v3.VirtualHost": {"name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
+		"response_headers_to_add", "response_headers_to_remove", "retry_policy", "include_request_attempt_count"},
+	"envoy.config.route.v3.Route": {"name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
+		"request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config", "decorator"},
+	"envoy.config.route.v3.Decorator":               {"operation"},
+	"envoy.config.route.v3.RouteMatch":              {"prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters"},
+	"envoy.config.route.v3.HeaderMatcher":           {"name", "string_match", "present_match", "invert_match"},
+	"envoy.config.route.v3.QueryParameterMatcher":   {"name", "string_match", "present_match"},
+	"envoy.type.matcher.v3.StringMatcher":           {"exact", "prefix", "suffix", "contains", "safe_regex", "ignore_case"},
+	"envoy.type.matcher.v3.RegexMatcher":            {"regex", "google_re2"},
+	"envoy.type.matcher.v3.RegexMatcher.GoogleRE2":  {},
+	"envoy.type.matcher.v3.RegexMatchAndSubstitute": {"pattern", "substitution"},
+	"envoy.config.core.v3.HeaderValueOption":        {"header", "append", "append_action", "keep_empty_value"},
+	"envoy.config.core.v3.HeaderValue":              {"key", "value"},
+	"envoy.config.route.v3.RouteAction": {"cluster", "weighted_clusters", "timeout", "retry_policy", "prefix_rewrite",
+		"regex_rewrite", "host_rewrite_literal", "request_mirror_policies", "hash_policy", "max_stream_duration", "upgrade_configs"},
+	"envoy.config.route.v3.WeightedCluster": {"clusters"},
+	"envoy.config.route.v3.WeightedCluster.ClusterWeight": {"name", "weight", "request_headers_to_add",
+		"request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove"},
+	"envoy.config.route.v3.RetryPolicy": {"retry_on", "num_retries", "per_try_timeout", "retriable_status_codes",
+		"host_selection_retry_max_attempts", "retry_host_predicate"},
+	"envoy.config.route.v3.RetryPolicy.RetryHostPredicate":                 {"name", "typed_config"},
+	"envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate": {},
+	"envoy.config.route.v3.RouteAction.RequestMirrorPolicy":                {"cluster", "runtime_fraction"},
+	"envoy.config.core.v3.RuntimeFractionalPercent":                        {"default_value"},
+	"envoy.type.v3.FractionalPercent":                                      {"numerator", "denominator"},
+	"envoy.config.route.v3.RouteAction.HashPolicy":                         {"header", "cookie", "connection_properties", "query_parameter", "terminal"},
+	"envoy.config.route.v3.RouteAction.HashPolicy.Header":                  {"header_name"},
+	"envoy.config.route.v3.RouteAction.HashPolicy.Cookie":                  {"name", "ttl", "path"},
+	"envoy.config.route.v3.RouteAction.HashPolicy.ConnectionProperties":    {"source_ip"},
+	"envoy.config.route.v3.RouteAction.HashPolicy.QueryParameter":          {"name"},
+	"envoy.config.route.v3.RouteAction.MaxStreamDuration":                  {"max_stream_duration", "grpc_timeout_header_max"},
+	"envoy.config.route.v3.RouteAction.UpgradeConfig":                      {"upgrade_type", "enabled"},
+	"envoy.config.route.v3.RedirectAction": {"scheme_redirect", "https_redirect", "host_redirect", "port_redirect",
+		"path_redirect", "prefix_rewrite", "response_code", "strip_query"},
+	"envoy.config.route.v3.DirectResponseAction": {"status", "body"},
+	"envoy.config.core.v3.DataSource":            {"inline_string", "inline_bytes"},
+
+	// Cluster.
+	"envoy.config.cluster.v3.Cluster": {"name", "type", "eds_cluster_config", "load_assignment", "connect_timeout",
+		"lb_policy", "circuit_breakers", "common_lb_config", "typed_extension_protocol_options",
+		"metadata", "original_dst_lb_config"},
+	"envoy.config.cluster.v3.Cluster.EdsClusterConfig":    {"eds_config", "service_name"},
+	"envoy.config.cluster.v3.Cluster.CommonLbConfig":      {"healthy_panic_threshold", "locality_weighted_lb_config"},
+	"envoy.config.cluster.v3.Cluster.OriginalDstLbConfig": {"use_http_header"},
+	"envoy.config.cluster.v3.CircuitBreakers":             {"thresholds"},
+	"envoy.config.cluster.v3.CircuitBreakers.Thresholds": {"priority", "max_connections", "max_pending_requests",
+		"max_requests", "max_retries", "track_remaining"},
+	"envoy.type.v3.Percent":                                                          {"value"},
+	"envoy.config.core.v3.Metadata":                                                  {"filter_metadata"},
+	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions":                         {"explicit_http_config", "use_downstream_protocol_config", "common_http_protocol_options"},
+	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig":      {"http_protocol_options", "http2_protocol_options"},
+	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig": {"http_protocol_options", "http2_protocol_options"},
+	"envoy.config.core.v3.Http1ProtocolOptions":                                      {},
+	"envoy.config.core.v3.Http2ProtocolOptions":                                      {"max_concurrent_streams"},
+	"envoy.config.core.v3.HttpProtocolOptions":                                       {"idle_timeout"},
+
+	// ClusterLoadAssignment.
+	"envoy.config.endpoint.v3.ClusterLoadAssignment": {"cluster_name", "endpoints"},
+	"envoy.config.endpoint.v3.LocalityLbEndpoints":   {"locality", "priority", "load_balancing_weight", "lb_endpoints"},
+	"envoy.config.core.v3.Locality":                  {"region", "zone", "sub_zone"},
+	"envoy.config.endpoint.v3.LbEndpoint":            {"endpoint", "load_balancing_weight", "health_status", "metadata"},
+	"envoy.config.endpoint.v3.Endpoint":              {"address"},
+}
+
+const (
+	hcmPkg = "envoy.extensions.filters.network.http_connection_manager.v3."
+	tcpPkg = "envoy.extensions.filters.network.tcp_proxy.v3."
+)
+
+// notYet lists fields docs/xds.md names that this proxy cannot enforce yet:
+// setting them is NACKed with "not supported yet" rather than ignored.
+var notYet = map[protoreflect.FullName][]string{
+	"envoy.config.cluster.v3.Cluster": {"outlier_detection", "transport_socket"},
+}
+
+// leafMessages are accepted whole (well-known value types).
+var leafMessages = map[protoreflect.FullName]bool{
+	"google.protobuf.Duration":    true,
+	"google.protobuf.BoolValue":   true,
+	"google.protobuf.UInt32Value": true,
+	"google.protobuf.Struct":      true,
+	"google.protobuf.Any":         true, // checked by the decoder of its type URL
+}
+
+// allowSet is the compiled form of allowed.
+var allowSet, notYetSet = compile(allowed), compile(notYet)
+
+func compile(lists map[protoreflect.FullName][]string) map[protoreflect.FullName]map[protoreflect.Name]bool {
+	out := make(map[protoreflect.FullName]map[protoreflect.Name]bool, len(lists))
+	for msg, fields := range lists {
+		set := make(map[protoreflect.Name]bool, len(fields))
+		for _, f := range fields {
+			set[protoreflect.Name(f)] = true
+		}
+		out[msg] = set
+	}
+	return out
+}
+
+// checkFields walks m and fails on the first populated field that is not in
+// the allowlist, naming its path relative to m (prefixed by base).
+func checkFields(m protoreflect.Message, base string) error {
+	name := m.Descriptor().FullName()
+	if leafMessages[name] {
+		return nil
+	}
+	if len(m.GetUnknown()) > 0 {
+		return fieldErr(base, "unknown fields in %s", name)
+	}
+	set, ok := allowSet[name]
+	if !ok {
+		return fieldErr(base, "message %s is not supported", name)
+	}
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		path := joinPath(base, string(fd.Name()))
+		if notYetSet[name][fd.Name()] {
+			err = fieldErr(path, "not supported yet by lateen-proxy")
+			return false
+		}
+		if !set[fd.Name()] {
+			err = fieldErr(path, "field not supported by lateen-proxy")
+			return false
+		}
+		err = checkValue(fd, v, path)
+		return err == nil
+	})
+	return err
+}
+
+func checkValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string) error {
+	switch {
+	case fd.IsList() && fd.Message() != nil:
+		l := v.List()
+		for i := 0; i < l.Len(); i++ {
+			if err := checkFields(l.Get(i).Message(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case fd.IsMap() && fd.MapValue().Message() != nil:
+		var err error
+		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			err = checkFields(mv.Message(), fmt.Sprintf("%s[%s]", path, k.String()))
+			return err == nil
+		})
+		return err
+	case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
+		return checkFields(v.Message(), path)
+	}
+	return nil
+}
+
+func joinPath(base, field string) string {
+	if base == "" {
+		return field
+	}
+	return base + "." + field
+}
+
+// FieldError is a decode failure at a field path inside one resource.
+type FieldError struct {
+	Path   string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Reason
+	}
+	return e.Path + ": " + e.Reason
+}
+
+func fieldErr(path, format string, args ...any) error {
+	return &FieldError{Path: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+// under prefixes the path of a FieldError (or wraps another error) with base.
+func under(base string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if fe, ok := err.(*FieldError); ok {
+		p := base
+		if fe.Path != "" {
+			p = joinPath(base, fe.Path)
+		}
+		return &FieldError{Path: p, Reason: fe.Reason}
+	}
+	return &FieldError{Path: base, Reason: err.Error()}
+}
+
+// shortType returns the message name of a type URL, e.g. "Cluster".
+func shortType(typeURL string) string {
+	if i := strings.LastIndexByte(typeURL, '.'); i >= 0 {
+		return typeURL[i+1:]
+	}
+	return typeURL
+}
