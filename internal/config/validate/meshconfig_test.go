@@ -92,7 +92,9 @@ meshMTLS: {ecdhCurves: [P-256]}
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			err = MeshConfig("", mc)
+			c := &checker{}
+			validateMeshConfig(c, path(""), mc)
+			err = c.errs.Err()
 			if err != nil {
 				t.Log(err)
 			}
@@ -127,7 +129,7 @@ data:
 	if len(rejs) > 0 || len(objs) != 1 {
 		t.Fatalf("decode: %v", rejs)
 	}
-	err := Object(objs[0])
+	err := rules(objs[0]).Err()
 	if got := errPaths(err); len(got) != 1 || got[0] != "data.mesh.defaultConfig.tracing.sampling" {
 		t.Errorf("paths %v, want [data.mesh.defaultConfig.tracing.sampling]", got)
 	}

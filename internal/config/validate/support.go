@@ -32,7 +32,72 @@ type Unsupported struct {
 
 // unsupported lists what Lateen does not implement yet. Keep it in sync with
 // the translation code: an entry is removed when its feature lands.
-var unsupported = []Unsupported{}
+var unsupported = []Unsupported{
+	// VirtualService
+	{Kind: config.VirtualService, Path: "spec.http[].fault", Reason: "fault injection"},
+	{Kind: config.VirtualService, Path: "spec.http[].mirror", Reason: "traffic mirroring"},
+	{Kind: config.VirtualService, Path: "spec.http[].mirrors", Reason: "traffic mirroring"},
+	{Kind: config.VirtualService, Path: "spec.http[].mirrorPercentage", Reason: "traffic mirroring"},
+	{Kind: config.VirtualService, Path: "spec.http[].mirrorPercent", Reason: "traffic mirroring"},
+	{Kind: config.VirtualService, Path: "spec.http[].corsPolicy", Reason: "CORS policy"},
+	{Kind: config.VirtualService, Path: "spec.http[].delegate", Reason: "delegate VirtualServices"},
+	{Kind: config.VirtualService, Path: "spec.http[].retries.retryRemoteLocalities", Reason: "locality-aware retries"},
+	{Kind: config.VirtualService, Path: "spec.http[].match[].statPrefix", Reason: "per-route stats"},
+	{Kind: config.VirtualService, Path: "spec.tcp", Reason: "TCP routes"},
+	{Kind: config.VirtualService, Path: "spec.tls", Reason: "TLS routes"},
+
+	// DestinationRule
+	{Kind: config.DestinationRule, Path: "spec.trafficPolicy", Reason: "traffic policies"},
+	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy", Reason: "subset traffic policies"},
+
+	// ServiceEntry and WorkloadEntry
+	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "NONE", Reason: "resolution NONE (use STATIC with endpoints or a workloadSelector)"},
+	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "DNS", Reason: "resolution DNS"},
+	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "DNS_ROUND_ROBIN", Reason: "resolution DNS_ROUND_ROBIN"},
+	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "DYNAMIC_DNS", Reason: "resolution DYNAMIC_DNS"},
+	{Kind: config.ServiceEntry, Path: "spec.subjectAltNames", Reason: "secure naming"},
+	{Kind: config.ServiceEntry, Path: "spec.endpoints[].network", Reason: "multi-network meshes"},
+	{Kind: config.WorkloadEntry, Path: "spec.network", Reason: "multi-network meshes"},
+
+	// Gateway
+	{Kind: config.Gateway, Path: "spec.servers[].tls", Reason: "TLS on gateways"},
+	{Kind: config.Gateway, Path: "spec.servers[].defaultEndpoint", Reason: "gateway default endpoints"},
+	{Kind: config.Gateway, Path: "spec.servers[].port.protocol", Value: "HTTPS", Reason: "HTTPS gateway servers"},
+	{Kind: config.Gateway, Path: "spec.servers[].port.protocol", Value: "TLS", Reason: "TLS gateway servers"},
+	{Kind: config.Gateway, Path: "spec.servers[].port.protocol", Value: "TCP", Reason: "TCP gateway servers"},
+	{Kind: config.Gateway, Path: "spec.servers[].port.protocol", Value: "MONGO", Reason: "MONGO gateway servers"},
+	{Kind: config.Gateway, Path: "spec.servers[].port.protocol", Value: "GRPC-WEB", Reason: "GRPC-WEB gateway servers"},
+
+	// Sidecar
+	{Kind: config.Sidecar, Path: "spec.egress[].port", Reason: "egress listener ports"},
+	{Kind: config.Sidecar, Path: "spec.egress[].bind", Reason: "egress listener binds"},
+	{Kind: config.Sidecar, Path: "spec.egress[].captureMode", Reason: "egress capture modes"},
+	{Kind: config.Sidecar, Path: "spec.ingress[].tls", Reason: "TLS on sidecar ingress"},
+	{Kind: config.Sidecar, Path: "spec.ingress[].connectionPool", Reason: "ingress connection pools"},
+	{Kind: config.Sidecar, Path: "spec.ingress[].captureMode", Value: "IPTABLES", Reason: "iptables capture"},
+	{Kind: config.Sidecar, Path: "spec.inboundConnectionPool", Reason: "inbound connection pools"},
+	{Kind: config.Sidecar, Path: "spec.outboundTrafficPolicy.egressProxy", Reason: "egress proxies"},
+
+	// MeshConfig
+	{Kind: config.MeshConfigMap, Path: "data.mesh.accessLogFile", Reason: "access logs"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.accessLogFormat", Reason: "access logs"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.accessLogEncoding", Value: "JSON", Reason: "access logs"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders", Reason: "extension providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultProviders", Reason: "default telemetry providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing", Reason: "tracing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.localityLbSetting.distribute", Reason: "locality load balancing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.localityLbSetting.failover", Reason: "locality load balancing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.localityLbSetting.failoverPriority", Reason: "locality load balancing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.h2UpgradePolicy", Value: "UPGRADE", Reason: "HTTP/2 upgrade"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.tcpKeepalive", Reason: "TCP keepalive"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.meshMTLS", Reason: "mutual TLS settings"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.tlsDefaults", Reason: "TLS defaults"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.caCertificates", Reason: "extra CA certificates"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.trustDomainAliases", Reason: "trust domain aliases"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.serviceSettings", Reason: "service settings"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.outboundClusterStatName", Reason: "custom cluster stat names"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.inboundClusterStatName", Reason: "custom cluster stat names"},
+}
 
 // UnsupportedError reports one use of an unsupported field.
 type UnsupportedError struct {
@@ -49,7 +114,13 @@ func (e *UnsupportedError) Unwrap() error { return config.ErrNotSupported }
 
 // unsupportedKinds are kinds Lateen reads but does not enforce at all yet;
 // any object of such a kind is rejected.
-var unsupportedKinds = map[config.Kind]string{}
+var unsupportedKinds = map[config.Kind]string{
+	config.PeerAuthentication:    "PeerAuthentication (mutual TLS)",
+	config.AuthorizationPolicy:   "AuthorizationPolicy",
+	config.RequestAuthentication: "RequestAuthentication (JWT)",
+	config.Telemetry:             "the Telemetry API",
+	config.WorkloadGroup:         "WorkloadGroup (VM auto-registration)",
+}
 
 // checkUnsupported reports every field of o that matches an entry of table,
 // or the whole object when its kind is not enforced yet.

@@ -80,15 +80,20 @@ func Object(o *config.Object) error {
 	if o == nil {
 		return config.FieldErrors{{Msg: "no object"}}
 	}
+	return combine(rules(o), checkUnsupported(o, unsupported))
+}
+
+// rules applies Istio's validation rules only, without the gate on what
+// Lateen does not implement yet.
+func rules(o *config.Object) config.FieldErrors {
 	validate, ok := validators[o.Kind]
 	if !ok {
 		return config.FieldErrors{{Path: "kind", Msg: fmt.Sprintf("kind %q is not one Lateen validates", o.Kind.Name)}}
 	}
 	c := &checker{namespace: o.Meta.Namespace}
 	validateMeta(c, o)
-	root := specRoot(o.Kind)
-	validate(c, root, o.Spec)
-	return combine(c.errs, checkUnsupported(o, unsupported))
+	validate(c, specRoot(o.Kind), o.Spec)
+	return c.errs
 }
 
 // MeshConfig validates a MeshConfig; at prefixes the field paths in errors
