@@ -61,7 +61,18 @@ func checkMessage(path string, v any, md protoreflect.MessageDescriptor, errs *F
 			}
 			oneofSeen[od.FullName()] = name
 		}
-		obj[name] = checkField(fpath, obj[name], fd, errs)
+		v := checkField(fpath, obj[name], fd, errs)
+		if jn := fd.JSONName(); jn != name {
+			// Canonical (camelCase) keys let layers of configuration be
+			// merged as JSON.
+			if _, dup := obj[jn]; dup {
+				errs.Add(fpath, "field set twice, as %q and %q", name, jn)
+			}
+			delete(obj, name)
+			obj[jn] = v
+			continue
+		}
+		obj[name] = v
 	}
 	return obj
 }

@@ -148,12 +148,12 @@ func decodeDocument(origin Origin, doc document) (*Object, *Rejection) {
 	}
 	obj := &Object{Kind: info.Kind, Meta: meta, Origin: origin}
 	if info.NewSpec == nil {
-		obj.Spec, err = decodeMeshConfigMap(meta, raw.Data)
+		obj.Spec, obj.Raw, err = decodeMeshConfigMap(meta, raw.Data)
 	} else {
 		if len(raw.Data) > 0 {
 			return reject(key, &FieldError{Path: "data", Msg: "unknown field \"data\""})
 		}
-		obj.Spec, err = decodeSpec("spec", raw.Spec, info.NewSpec())
+		obj.Spec, _, err = decodeSpec("spec", raw.Spec, info.NewSpec())
 	}
 	if err != nil {
 		return reject(key, err)
@@ -188,57 +188,62 @@ func decodeMeta(raw json.RawMessage) (Meta, error) {
 }
 
 // decodeSpec checks a JSON spec against msg's descriptor, then decodes it.
-func decodeSpec(path string, raw json.RawMessage, msg proto.Message) (proto.Message, error) {
+// It also returns the checked JSON, with canonical field names.
+func decodeSpec(path string, raw json.RawMessage, msg proto.Message) (proto.Message, []byte, error) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return msg, nil
+		return msg, []byte("{}"), nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, &FieldError{Path: path, Msg: err.Error()}
+		return nil, nil, &FieldError{Path: path, Msg: err.Error()}
 	}
 	var errs FieldErrors
 	v = checkMessage(path, v, msg.ProtoReflect().Descriptor(), &errs)
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
 	norm, err := json.Marshal(v)
 	if err != nil {
-		return nil, &FieldError{Path: path, Msg: err.Error()}
+		return nil, nil, &FieldError{Path: path, Msg: err.Error()}
 	}
 	if err := protojson.Unmarshal(norm, msg); err != nil {
-		return nil, &FieldError{Path: path, Msg: err.Error()}
+		return nil, nil, &FieldError{Path: path, Msg: err.Error()}
 	}
-	return msg, nil
+	return msg, norm, nil
 }
 
-func decodeMeshConfigMap(meta Meta, data json.RawMessage) (proto.Message, error) {
+func decodeMeshConfigMap(meta Meta, data json.RawMessage) (proto.Message, []byte, error) {
 	if meta.Name != MeshConfigMapName {
-		return nil, &FieldError{Path: "metadata.name", Msg: fmt.Sprintf(
+		return nil, nil, &FieldError{Path: "metadata.name", Msg: fmt.Sprintf(
 			"only the ConfigMap named %q (MeshConfig under data.mesh) is read", MeshConfigMapName)}
 	}
 	var d map[string]string
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &d); err != nil {
-			return nil, &FieldError{Path: "data", Msg: err.Error()}
+			return nil, nil, &FieldError{Path: "data", Msg: err.Error()}
 		}
 	}
 	return DecodeMeshConfig("data.mesh", []byte(d["mesh"]))
 }
 
 // DecodeMeshConfig parses MeshConfig YAML (Istio's mesh file format); path
-// prefixes field paths in errors. Defaults are not applied here.
-func DecodeMeshConfig(path string, data []byte) (*meshv1alpha1.MeshConfig, error) {
+// prefixes field paths in errors. Defaults are not applied here. It also
+// returns the content as JSON with canonical field names, which keeps what
+// the proto cannot: which fields were written (e.g. an enum set to its zero
+// value over a non-zero default), for merging over defaults.
+func DecodeMeshConfig(path string, data []byte) (*meshv1alpha1.MeshConfig, []byte, error) {
 	mc := &meshv1alpha1.MeshConfig{}
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, &FieldError{Path: path, Msg: "invalid YAML: " + err.Error()}
+		return nil, nil, &FieldError{Path: path, Msg: "invalid YAML: " + err.Error()}
 	}
-	if _, err := decodeSpec(path, js, mc); err != nil {
-		return nil, err
+	_, raw, err := decodeSpec(path, js, mc)
+	if err != nil {
+		return nil, nil, err
 	}
-	return mc, nil
+	return mc, raw, nil
 }
 
 func strictUnmarshal(data []byte, v any) error {

@@ -62,6 +62,9 @@ type Object struct {
 	Meta   Meta
 	Spec   proto.Message
 	Origin Origin
+	// Raw is the spec as checked JSON, set for the mesh ConfigMap, whose
+	// merge over defaults depends on which fields were written.
+	Raw []byte
 }
 
 // Key returns the object's identity.

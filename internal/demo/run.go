@@ -119,6 +119,9 @@ func (d *demo) prepare() error {
 	if err := d.makeDirs(); err != nil {
 		return err
 	}
+	if err := d.provisionIdentities(); err != nil {
+		return fmt.Errorf("provision identities: %w", err)
+	}
 	for _, f := range Manifests(d.workloads, uint32(d.opts.IngressPort)) {
 		path := filepath.Join(d.opts.ConfigDir, f.Name)
 		if err := os.WriteFile(path, f.Content, 0o644); err != nil {
@@ -151,7 +154,8 @@ func (d *demo) logDir() string { return filepath.Join(d.opts.StateDir, "logs") }
 func (d *demo) writeState() error {
 	st := State{
 		PID: os.Getpid(), ConfigDir: d.opts.ConfigDir, StateDir: d.opts.StateDir, Capture: d.opts.Capture,
-		PilotXDS: d.pilotAddr(15010), PilotHTTP: d.pilotAddr(15014), IngressURL: "http://" + d.ingressAddr,
+		PilotXDS: d.pilotAddr(15010), PilotSecure: d.pilotAddr(15012), RootCert: d.rootCert(),
+		PilotHTTP: d.pilotAddr(15014), IngressURL: "http://" + d.ingressAddr,
 		LogDir: d.logDir(), Workloads: filepath.Join(d.opts.StateDir, WorkloadsFile), AddressBase: d.base.String(),
 	}
 	if err := writeJSON(filepath.Join(d.opts.StateDir, WorkloadsFile), d.workloads); err != nil {
@@ -177,7 +181,7 @@ func (d *demo) pickBase() (netip.Addr, error) {
 	}
 	for n := 10; n < 250; n++ {
 		base := netip.AddrFrom4([4]byte{127, byte(n), 0, 1})
-		if checkFree(net.JoinHostPort(base.String(), "15010")) == nil {
+		if checkFree(net.JoinHostPort(base.String(), "15010")) == nil && checkFree(net.JoinHostPort(base.String(), "15012")) == nil {
 			return base, nil
 		}
 	}
@@ -208,7 +212,9 @@ func (d *demo) processes() []*process {
 	env := baseEnv(d.opts.Environ)
 	procs := []*process{{
 		name: "pilot", env: env, log: filepath.Join(d.logDir(), "pilot.log"),
-		args: []string{"pilot", "--config-dir", d.opts.ConfigDir, "--xds-address", d.pilotAddr(15010), "--http-address", d.pilotAddr(15014)},
+		args: []string{"pilot", "--config-dir", d.opts.ConfigDir, "--xds-address", d.pilotAddr(15010),
+			"--secure-address", d.pilotAddr(15012), "--http-address", d.pilotAddr(15014),
+			"--ca-dir", d.caDir(), "--workload-tokens", d.tokenHashes()},
 	}}
 	for _, w := range d.workloads {
 		procs = append(procs, &process{
@@ -238,7 +244,9 @@ func (d *demo) proxyArgs(w *Workload) []string {
 		labels = append(labels, k+"="+w.Labels[k])
 	}
 	return []string{"proxy",
-		"--xds-address", d.pilotAddr(15010), "--type", typ, "--ip", w.Address,
+		"--xds-address", d.pilotAddr(15012), "--xds-tls", "--ca-address", d.pilotAddr(15012),
+		"--root-cert", d.rootCert(), "--token-file", d.tokenFile(w),
+		"--type", typ, "--ip", w.Address,
 		"--namespace", w.Namespace, "--workload-name", w.Name, "--service-account", w.ServiceAccount,
 		"--labels", strings.Join(labels, ","), "--interception-mode", "NONE",
 		"--wildcard-address", wildcard,
@@ -292,6 +300,9 @@ func (d *demo) cleanup() error {
 		}
 	}
 	if err := os.RemoveAll(d.logDir()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.Remove(d.identityDir()); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, err)
 	}
 	if d.createdCfg {

@@ -15,6 +15,8 @@ type State struct {
 	StateDir    string `json:"stateDir"`
 	Capture     string `json:"capture"`
 	PilotXDS    string `json:"pilotXds"`
+	PilotSecure string `json:"pilotSecure"` // xDS and CA over TLS
+	RootCert    string `json:"rootCert"`    // the mesh root that verifies pilot
 	PilotHTTP   string `json:"pilotHttp"`
 	IngressURL  string `json:"ingressUrl"`
 	LogDir      string `json:"logDir"`

@@ -33,6 +33,10 @@ func Matches(pattern, host string) bool {
 	return strings.HasSuffix(host, suffix)
 }
 
+// Overlaps reports whether a and b cover a common host: one matches the
+// other. Istio binds a VirtualService to a Sidecar egress host this way.
+func Overlaps(a, b string) bool { return Matches(a, b) || Matches(b, a) }
+
 // Intersect returns the more specific of a and b when one covers the other,
 // and "" when they do not overlap. Istio binds a VirtualService host to a
 // gateway or Sidecar host this way.
@@ -57,21 +61,27 @@ func Specificity(h string) int {
 }
 
 // ShortNames returns the names a client in clientNS may use for a
-// Kubernetes-style FQDN <name>.<ns>.svc.<suffix>: the FQDN itself, then, for a
-// client in the same namespace, <name>; and <name>.<ns>, <name>.<ns>.svc from
-// anywhere. Other hosts have only their full name.
+// Kubernetes-style FQDN <name>.<ns>.svc.<suffix>: the FQDN itself, then the
+// shorter forms DNS search paths allow, as Istio generates them: for a
+// client in the same namespace <name>, <name>.<ns>.svc and <name>.<ns>; from
+// another namespace <name>.<ns> and <name>.<ns>.svc. Other hosts have only
+// their full name.
 func ShortNames(fqdn, clientNS, domainSuffix string) []string {
+	return append([]string{fqdn}, AltNames(fqdn, clientNS, domainSuffix)...)
+}
+
+// AltNames is ShortNames without the FQDN itself.
+func AltNames(fqdn, clientNS, domainSuffix string) []string {
 	rest, ok := strings.CutSuffix(fqdn, ".svc."+domainSuffix)
 	if !ok {
-		return []string{fqdn}
+		return nil
 	}
 	name, ns, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(ns, ".") {
-		return []string{fqdn}
+	if !ok || name == "" || ns == "" || strings.Contains(ns, ".") {
+		return nil
 	}
-	out := []string{fqdn}
 	if ns == clientNS {
-		out = append(out, name)
+		return []string{name, rest + ".svc", rest}
 	}
-	return append(out, name+"."+ns, name+"."+ns+".svc")
+	return []string{rest, rest + ".svc"}
 }

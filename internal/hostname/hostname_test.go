@@ -55,7 +55,7 @@ func TestIntersect(t *testing.T) {
 
 func TestShortNames(t *testing.T) {
 	got := ShortNames("reviews.default.svc.cluster.local", "default", "cluster.local")
-	want := []string{"reviews.default.svc.cluster.local", "reviews", "reviews.default", "reviews.default.svc"}
+	want := []string{"reviews.default.svc.cluster.local", "reviews", "reviews.default.svc", "reviews.default"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("same namespace (-want +got):\n%s", d)
 	}
@@ -66,5 +66,41 @@ func TestShortNames(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"api.example.com"}, ShortNames("api.example.com", "default", "cluster.local")); d != "" {
 		t.Error(d)
+	}
+}
+
+func TestAltNames(t *testing.T) {
+	for _, tc := range []struct {
+		host, ns string
+		want     []string
+	}{
+		{"reviews.default.svc.cluster.local", "default", []string{"reviews", "reviews.default.svc", "reviews.default"}},
+		{"reviews.default.svc.cluster.local", "other", []string{"reviews.default", "reviews.default.svc"}},
+		{"reviews.default.svc.other.local", "default", nil},
+		{"a.b.default.svc.cluster.local", "default", nil},
+		{"api.example.com", "default", nil},
+		{".default.svc.cluster.local", "default", nil},
+	} {
+		if d := cmp.Diff(tc.want, AltNames(tc.host, tc.ns, "cluster.local")); d != "" {
+			t.Errorf("AltNames(%q, %q) (-want +got):\n%s", tc.host, tc.ns, d)
+		}
+	}
+}
+
+func TestOverlaps(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"*.example.com", "a.example.com", true},
+		{"a.example.com", "*.example.com", true},
+		{"*.example.com", "*.a.example.com", true},
+		{"a.example.com", "b.example.com", false},
+		{"*", "anything", true},
+		{"*.a.com", "*.b.com", false},
+	} {
+		if got := Overlaps(tc.a, tc.b); got != tc.want {
+			t.Errorf("Overlaps(%q, %q) = %v", tc.a, tc.b, got)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func (s *Snapshot) destinationRuleIn(ns, host string, p *Proxy) *DestinationRule
 			if selecting && (ns != p.Namespace || !registry.SelectorMatches(dr.Spec.WorkloadSelector.MatchLabels, p.Labels)) {
 				continue
 			}
-			if !visibleTo(dr.Namespace, dr.Spec.ExportTo, s.Mesh.DefaultDestinationRuleExportTo, p.Namespace) {
+			if !drVisible(dr, s.Mesh.DefaultDestinationRuleExportTo, p.Namespace) {
 				continue
 			}
 			switch sp := hostname.Specificity(dr.Host); {
@@ -82,4 +82,15 @@ func mergeDestinationRules(drs []*DestinationRule) *DestinationRule {
 	merged := *first
 	merged.Spec = spec
 	return &merged
+}
+
+// drVisible applies a DestinationRule's exportTo as Istio: in its own
+// namespace a rule without exportTo always applies (the mesh default
+// exportTo only governs other namespaces); otherwise exportTo, or the
+// default, must name the client's namespace.
+func drVisible(dr *DestinationRule, defaults []string, clientNS string) bool {
+	if dr.Namespace == clientNS && len(dr.Spec.ExportTo) == 0 {
+		return true
+	}
+	return visibleTo(dr.Namespace, dr.Spec.ExportTo, defaults, clientNS)
 }

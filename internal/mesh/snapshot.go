@@ -4,6 +4,7 @@
 package mesh
 
 import (
+	"fmt"
 	"time"
 
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
@@ -21,9 +22,10 @@ type Options struct {
 	DomainSuffix string
 	// SystemNamespace holds the mesh ConfigMap (default istio-system).
 	SystemNamespace string
-	// MeshConfig is the mesh file's content, under which the ConfigMap's is
-	// merged; nil means Istio's defaults only.
-	MeshConfig *meshv1alpha1.MeshConfig
+	// MeshConfig is the mesh file's content as JSON (what
+	// config.DecodeMeshConfig returns), merged over Istio's defaults and
+	// under the mesh ConfigMap's; nil means the defaults only.
+	MeshConfig []byte
 }
 
 // Snapshot is the whole mesh at one version. It is never modified.
@@ -34,13 +36,20 @@ type Snapshot struct {
 	Config       *config.Set
 	Registry     *registry.Registry
 
-	virtualServices  []*VirtualService
+	// Ignored lists what does not take effect for any proxy: delegation
+	// problems, and hosts bound to the mesh gateway by several
+	// VirtualServices (sidecars use one; see ProxyView.Ignored for which).
+	Ignored []Note
+
+	virtualServices  []*VirtualService // delegates expanded, in Istio's order
+	servicesByAge    []*registry.Service
 	destinationRules map[string][]*DestinationRule // by namespace, oldest first
 	gateways         []*Gateway
 	sidecars         map[string][]*config.Object // by namespace, oldest first
 }
 
-// VirtualService is a VirtualService with its names resolved.
+// VirtualService is a VirtualService with its names resolved and, for a
+// root, its delegates merged in: Spec has no delegating routes.
 type VirtualService struct {
 	Key       config.Key
 	Namespace string
@@ -48,6 +57,9 @@ type VirtualService struct {
 	Hosts     []string // fully qualified
 	Gateways  []string // "mesh" or "namespace/name"
 	Created   time.Time
+	// Delegates are the VirtualServices a root's routes delegate to
+	// (whether found or not): the root's routes depend on them.
+	Delegates []config.Key
 }
 
 // DestinationRule is a DestinationRule with its host resolved.
@@ -64,6 +76,9 @@ type Gateway struct {
 	Key  config.Key
 	Spec *networking.Gateway
 }
+
+// Name is the gateway's "namespace/name", as VirtualServices bind to it.
+func (g *Gateway) Name() string { return g.Key.Namespace + "/" + g.Key.Name }
 
 // MeshGateway names the implicit gateway of all sidecars.
 const MeshGateway = "mesh"
@@ -85,9 +100,11 @@ func Build(set *config.Set, opts Options) *Snapshot {
 		destinationRules: map[string][]*DestinationRule{},
 		sidecars:         map[string][]*config.Object{},
 	}
-	for _, obj := range set.List(config.VirtualService) {
-		s.virtualServices = append(s.virtualServices, s.resolveVirtualService(obj))
-	}
+	s.servicesByAge = servicesByAge(s.Registry)
+	var notes []Note
+	s.virtualServices, notes = s.buildVirtualServices(set.List(config.VirtualService))
+	s.Ignored = append(notes, meshHostConflicts(s.virtualServices, s.Mesh.DefaultVirtualServiceExportTo)...)
+	sortNotes(s.Ignored)
 	for _, obj := range set.List(config.DestinationRule) {
 		dr := obj.Spec.(*networking.DestinationRule)
 		s.destinationRules[obj.Meta.Namespace] = append(s.destinationRules[obj.Meta.Namespace], &DestinationRule{
@@ -107,16 +124,22 @@ func Build(set *config.Set, opts Options) *Snapshot {
 // effectiveMesh is Istio's defaults, then the mesh file, then the mesh
 // ConfigMap in the system namespace.
 func effectiveMesh(set *config.Set, opts Options) *meshv1alpha1.MeshConfig {
-	mc := meshconfig.Apply(opts.MeshConfig)
+	layers := [][]byte{opts.MeshConfig}
 	cm := set.Get(config.Key{Kind: config.MeshConfigMap, Namespace: opts.SystemNamespace, Name: config.MeshConfigMapName})
 	if cm != nil {
-		mc = meshconfig.Merge(mc, cm.Spec.(*meshv1alpha1.MeshConfig))
+		layers = append(layers, cm.Raw)
+	}
+	mc, err := meshconfig.Effective(layers...)
+	if err != nil {
+		// Layers were validated when read; this is a programming error.
+		panic(fmt.Sprintf("mesh config: %v", err))
 	}
 	return mc
 }
 
-func (s *Snapshot) resolveVirtualService(obj *config.Object) *VirtualService {
-	spec := obj.Spec.(*networking.VirtualService)
+// resolveVirtualService qualifies a VirtualService's hosts and gateways in
+// its namespace; spec is the object's spec or its expansion.
+func (s *Snapshot) resolveVirtualService(obj *config.Object, spec *networking.VirtualService) *VirtualService {
 	vs := &VirtualService{Key: obj.Key(), Namespace: obj.Meta.Namespace, Spec: spec, Created: obj.Meta.CreationTimestamp}
 	for _, h := range spec.Hosts {
 		vs.Hosts = append(vs.Hosts, hostname.Resolve(h, obj.Meta.Namespace, s.DomainSuffix))

@@ -3,12 +3,12 @@ package mesh
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/lateenmesh/lateen/internal/config"
-	"github.com/lateenmesh/lateen/internal/hostname"
 	"github.com/lateenmesh/lateen/internal/registry"
 )
 
@@ -22,19 +22,30 @@ type ProxyView struct {
 	Sidecar    *networking.Sidecar
 	SidecarKey config.Key
 	// Services are the services the proxy can reach, one per host name,
-	// sorted by host name.
+	// sorted by host name: those exported to its namespace, narrowed by
+	// the Sidecar's egress hosts (plus the destinations of the
+	// VirtualServices it imports), as Istio's sidecar scope.
 	Services []*registry.Service
-	// VirtualServices bound to the mesh gateway and visible to the proxy,
-	// oldest first.
+	// VirtualServices bound to the mesh gateway, visible to the proxy and
+	// imported by its Sidecar, in Istio's order (own namespace, exported to
+	// it, public; oldest first within each).
 	VirtualServices []*VirtualService
+	// SidecarHosts binds, for a sidecar, each host it routes by name to the
+	// VirtualServices that may serve it, in the order virtual hosts are
+	// built (see SidecarHost).
+	SidecarHosts []SidecarHost
 	// Workload is the proxy's own workload, or nil when unregistered.
 	Workload *registry.Workload
 	// Instances are the services the workload serves.
 	Instances []*registry.Service
 	// Gateways selecting a router proxy, oldest first, with the virtual
-	// services bound to them.
+	// services bound to them (by their top-level gateways) and visible to
+	// the proxy, in Istio's order.
 	Gateways               []*Gateway
 	GatewayVirtualServices []*VirtualService
+	// Ignored explains which visible objects do not (fully) apply to this
+	// proxy, and why.
+	Ignored []Note
 
 	snap     *Snapshot
 	services map[string]*registry.Service
@@ -46,27 +57,37 @@ func (s *Snapshot) ViewFor(p *Proxy) *ProxyView {
 	if obj := s.sidecarFor(p); obj != nil {
 		v.Sidecar, v.SidecarKey = obj.Spec.(*networking.Sidecar), obj.Key()
 	}
-	for _, svc := range s.Registry.Services() {
-		if _, dup := v.services[svc.Hostname]; dup || !s.serviceVisible(svc, p, v.Sidecar) {
-			continue
+	if p.Type == Router {
+		v.Gateways = s.gatewaysFor(p)
+		v.GatewayVirtualServices = s.visibleVirtualServices(p.Namespace, gatewayNames(v.Gateways))
+		v.setServices(s.defaultServices(p.Namespace))
+		v.Ignored = gatewayNotes(v.Gateways, v.GatewayVirtualServices)
+	} else {
+		vss := s.visibleVirtualServices(p.Namespace, []string{MeshGateway})
+		imports := parseEgress(v.Sidecar, p.Namespace)
+		if imports == nil {
+			v.setServices(s.defaultServices(p.Namespace))
+		} else {
+			vss = imports.selectVirtualServices(vss)
+			v.setServices(s.scopedServices(p.Namespace, imports, vss))
 		}
-		v.services[svc.Hostname] = s.preferLocal(svc, p)
+		v.VirtualServices = vss
+		v.SidecarHosts, v.Ignored = bindSidecarHosts(v.Services, v.VirtualServices)
 	}
-	for _, svc := range v.services {
-		v.Services = append(v.Services, svc)
-	}
-	slices.SortFunc(v.Services, func(a, b *registry.Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
+	sortNotes(v.Ignored)
 	v.Workload = s.workloadOf(p)
 	if v.Workload != nil {
 		v.Instances = s.Registry.InstancesOf(v.Workload)
 	}
-	if p.Type == Router {
-		v.Gateways = s.gatewaysFor(p)
-		v.GatewayVirtualServices = s.virtualServicesFor(p, gatewayNames(v.Gateways), nil)
-	} else {
-		v.VirtualServices = s.virtualServicesFor(p, []string{MeshGateway}, v.Sidecar)
-	}
 	return v
+}
+
+func (v *ProxyView) setServices(svcs []*registry.Service) {
+	slices.SortFunc(svcs, func(a, b *registry.Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
+	v.Services = svcs
+	for _, svc := range svcs {
+		v.services[svc.Hostname] = svc
+	}
 }
 
 // Service returns the visible service for a host name, or nil.
@@ -77,59 +98,55 @@ func (v *ProxyView) Endpoints(svc *registry.Service, port uint32) []registry.End
 	return v.snap.Registry.Endpoints(svc, port)
 }
 
-// preferLocal picks, among services sharing a host name, the one in the
-// proxy's namespace, else the oldest visible one.
-func (s *Snapshot) preferLocal(first *registry.Service, p *Proxy) *registry.Service {
-	for _, svc := range s.Registry.ServicesFor(first.Hostname) {
-		if svc.Namespace == p.Namespace {
-			return svc
-		}
-	}
-	return first
+// servicesByAge lists the registry's services oldest first, as Istio
+// indexes them.
+func servicesByAge(r *registry.Registry) []*registry.Service {
+	out := slices.Clone(r.Services())
+	slices.SortStableFunc(out, func(a, b *registry.Service) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Hostname, b.Hostname))
+	})
+	return out
 }
 
-func (s *Snapshot) serviceVisible(svc *registry.Service, p *Proxy, sc *networking.Sidecar) bool {
-	if !visibleTo(svc.Namespace, svc.ExportTo, s.Mesh.DefaultServiceExportTo, p.Namespace) {
-		return false
+// visibleServices lists the services visible from namespace ns in Istio's
+// order: own namespace, exported to ns, public; oldest first in each.
+func (s *Snapshot) visibleServices(ns string) []*registry.Service {
+	var byClass [publicClass + 1][]*registry.Service
+	for _, svc := range s.servicesByAge {
+		c := exportClassFor(svc.Namespace, svc.ExportTo, s.Mesh.DefaultServiceExportTo, ns)
+		byClass[c] = append(byClass[c], svc)
 	}
-	if sc == nil || len(sc.Egress) == 0 {
-		return true
-	}
-	for _, eg := range sc.Egress {
-		if egressHostsMatch(eg.Hosts, svc.Namespace, svc.Hostname, p.Namespace) {
-			return true
-		}
-	}
-	return false
+	return slices.Concat(byClass[privateClass], byClass[exportedClass], byClass[publicClass])
 }
 
-// egressHostsMatch applies Sidecar egress "namespace/host" entries.
-func egressHostsMatch(hosts []string, ns, host, proxyNS string) bool {
-	for _, h := range hosts {
-		hns, hh, ok := cutSlash(h)
-		if !ok {
+// defaultServices is the scope without Sidecar egress: every visible
+// service, the first in Istio's order winning a host name shared by
+// several services.
+func (s *Snapshot) defaultServices(ns string) []*registry.Service {
+	seen := map[string]bool{}
+	var out []*registry.Service
+	for _, svc := range s.visibleServices(ns) {
+		if !seen[svc.Hostname] {
+			seen[svc.Hostname] = true
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// visibleVirtualServices lists the virtual services bound (by their
+// top-level gateways) to one of gateways and visible from namespace ns, in
+// Istio's order.
+func (s *Snapshot) visibleVirtualServices(ns string, gateways []string) []*VirtualService {
+	var byClass [publicClass + 1][]*VirtualService
+	for _, vs := range s.virtualServices {
+		if !slices.ContainsFunc(vs.Gateways, func(g string) bool { return slices.Contains(gateways, g) }) {
 			continue
 		}
-		switch hns {
-		case "~":
-			continue
-		case ".":
-			hns = proxyNS
-		}
-		if (hns == "*" || hns == ns) && hostname.Matches(hh, host) {
-			return true
-		}
+		c := exportClassFor(vs.Namespace, vs.Spec.ExportTo, s.Mesh.DefaultVirtualServiceExportTo, ns)
+		byClass[c] = append(byClass[c], vs)
 	}
-	return false
-}
-
-func cutSlash(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return "", "", false
+	return slices.Concat(byClass[privateClass], byClass[exportedClass], byClass[publicClass])
 }
 
 // sidecarFor picks the Sidecar for p: a selector match in its namespace
@@ -185,61 +202,10 @@ func (s *Snapshot) gatewaysFor(p *Proxy) []*Gateway {
 func gatewayNames(gws []*Gateway) []string {
 	out := make([]string, len(gws))
 	for i, g := range gws {
-		out[i] = g.Key.Namespace + "/" + g.Key.Name
+		out[i] = g.Name()
 	}
 	return out
 }
 
-// virtualServicesFor lists the virtual services bound to one of gateways
-// (at the top level or in a route match) and visible to the proxy; for
-// sidecars, a Sidecar's egress hosts narrow them too.
-func (s *Snapshot) virtualServicesFor(p *Proxy, gateways []string, sc *networking.Sidecar) []*VirtualService {
-	var out []*VirtualService
-	for _, vs := range s.virtualServices {
-		if !visibleTo(vs.Namespace, vs.Spec.ExportTo, s.Mesh.DefaultVirtualServiceExportTo, p.Namespace) {
-			continue
-		}
-		if !bindsAny(vs, gateways) {
-			continue
-		}
-		if sc != nil && len(sc.Egress) > 0 && !vsInSidecarScope(vs, sc, p.Namespace) {
-			continue
-		}
-		out = append(out, vs)
-	}
-	return out
-}
-
-func bindsAny(vs *VirtualService, gateways []string) bool {
-	for _, g := range vs.Gateways {
-		if slices.Contains(gateways, g) {
-			return true
-		}
-	}
-	for _, r := range vs.Spec.Http {
-		for _, m := range r.Match {
-			for _, g := range m.Gateways {
-				if slices.Contains(gateways, ResolveGateway(g, vs.Namespace)) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func vsInSidecarScope(vs *VirtualService, sc *networking.Sidecar, proxyNS string) bool {
-	for _, eg := range sc.Egress {
-		for _, h := range vs.Hosts {
-			if egressHostsMatch(eg.Hosts, vs.Namespace, h, proxyNS) {
-				return true
-			}
-			for _, eh := range eg.Hosts {
-				if _, hh, ok := cutSlash(eh); ok && hostname.Matches(h, hh) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
+// cutSlash splits "namespace/host".
+func cutSlash(s string) (string, string, bool) { return strings.Cut(s, "/") }

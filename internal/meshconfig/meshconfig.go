@@ -3,8 +3,11 @@
 package meshconfig
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -70,8 +73,57 @@ func defaultProxyConfig() *meshv1alpha1.ProxyConfig {
 	}
 }
 
+// Effective returns Istio's defaults with each layer merged over them in
+// order, as Istio merges mesh files: objects merge key by key, lists and
+// scalars replace. Layers are MeshConfig JSON as config.DecodeMeshConfig
+// returns it (canonical field names), already validated; merging at the
+// JSON level keeps fields written with their zero value (an enum's first
+// value, a 0 sampling rate), which a proto merge would lose.
+func Effective(layers ...[]byte) (*meshv1alpha1.MeshConfig, error) {
+	base, err := protojson.Marshal(Default())
+	if err != nil {
+		return nil, err
+	}
+	var merged map[string]any
+	if err := json.Unmarshal(base, &merged); err != nil {
+		return nil, err
+	}
+	for i, l := range layers {
+		if len(l) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			return nil, fmt.Errorf("mesh config layer %d: %w", i, err)
+		}
+		merged = mergeJSON(merged, m)
+	}
+	out, err := json.Marshal(merged)
+	if err != nil {
+		return nil, err
+	}
+	mc := &meshv1alpha1.MeshConfig{}
+	if err := protojson.Unmarshal(out, mc); err != nil {
+		return nil, fmt.Errorf("mesh config: %w", err)
+	}
+	return mc, nil
+}
+
+func mergeJSON(dst, src map[string]any) map[string]any {
+	for k, v := range src {
+		sub, isObj := v.(map[string]any)
+		cur, curObj := dst[k].(map[string]any)
+		if isObj && curObj {
+			dst[k] = mergeJSON(cur, sub)
+			continue
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
 // Apply returns Istio's defaults with user's fields merged over them; user
-// may be nil.
+// may be nil. Prefer Effective, which keeps explicit zero values.
 func Apply(user *meshv1alpha1.MeshConfig) *meshv1alpha1.MeshConfig {
 	if user == nil {
 		return Default()

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lateenmesh/lateen/internal/mesh"
 	"github.com/lateenmesh/lateen/internal/xds"
 )
 
@@ -70,6 +71,8 @@ type configz struct {
 	Version  uint64           `json:"version"`
 	Accepted []acceptedObject `json:"accepted"`
 	Rejected []rejectedObject `json:"rejected"`
+	// Ignored lists accepted objects (or parts) that do not take effect.
+	Ignored []mesh.Note `json:"ignored"`
 }
 
 type acceptedObject struct {
@@ -90,13 +93,14 @@ type rejectedObject struct {
 }
 
 func (p *Pilot) handleConfigz(w http.ResponseWriter, _ *http.Request) {
-	out := configz{Accepted: []acceptedObject{}, Rejected: []rejectedObject{}}
+	out := configz{Accepted: []acceptedObject{}, Rejected: []rejectedObject{}, Ignored: []mesh.Note{}}
 	snap := p.snapshot.Load()
 	if snap == nil {
 		writeJSON(w, out)
 		return
 	}
 	out.Version = snap.Config.Version()
+	out.Ignored = append(out.Ignored, snap.Ignored...)
 	for _, o := range snap.Config.All() {
 		out.Accepted = append(out.Accepted, acceptedObject{
 			Kind: o.Kind.Name, Namespace: o.Meta.Namespace, Name: o.Meta.Name,

@@ -12,11 +12,13 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 
+	"github.com/lateenmesh/lateen/internal/ca"
 	"github.com/lateenmesh/lateen/internal/config"
 	"github.com/lateenmesh/lateen/internal/config/file"
 	"github.com/lateenmesh/lateen/internal/config/ingest"
@@ -39,6 +41,29 @@ type Options struct {
 	DomainSuffix string
 	// SystemNamespace is where the mesh ConfigMap lives (default istio-system).
 	SystemNamespace string
+	// SecureAddress serves ADS and the CA over TLS (default: the xDS host,
+	// port 15012, or 0 when the xDS port is 0; "off" disables it).
+	SecureAddress string
+	// TLSNames are more DNS names or IPs for pilot's serving certificate,
+	// beside istiod.<system-namespace>.svc, lateen-pilot and the listen IP.
+	TLSNames []string
+	// TrustDomain of workload identities (default: the mesh file's
+	// trustDomain, else cluster.local).
+	TrustDomain string
+	// CADir persists the self-signed root; CACertsDir plugs in an
+	// intermediate (Istio's cacerts files). With neither, the root lives
+	// in memory.
+	CADir      string
+	CACertsDir string
+	// WorkloadCertTTL (default 24h) and MaxWorkloadCertTTL (default 90d).
+	WorkloadCertTTL    time.Duration
+	MaxWorkloadCertTTL time.Duration
+	// WorkloadTokensFile lists bootstrap token hashes and the identity each
+	// grants (see authn.Tokens).
+	WorkloadTokensFile string
+	// Authenticators are tried after the bootstrap token and the client
+	// certificate (the seam for Kubernetes ServiceAccount tokens).
+	Authenticators []ca.Authenticator
 	// Sources are read after ConfigDir (tests and embedders).
 	Sources []config.Source
 	Logger  *slog.Logger
@@ -50,13 +75,17 @@ type Pilot struct {
 	registry *prometheus.Registry
 	xds      *xds.Server
 	mesh     *meshv1alpha1.MeshConfig
+	meshRaw  []byte // the mesh file as JSON, merged over Istio's defaults
+
+	ca *ca.CA
 
 	snapshot atomic.Pointer[mesh.Snapshot]
 	ready    atomic.Bool
 
-	mu       sync.Mutex
-	xdsAddr  net.Addr
-	httpAddr net.Addr
+	mu         sync.Mutex
+	xdsAddr    net.Addr
+	httpAddr   net.Addr
+	secureAddr net.Addr
 }
 
 // New checks options and reads the mesh file; it starts nothing.
@@ -66,6 +95,12 @@ func New(opts Options) (*Pilot, error) {
 	}
 	if opts.HTTPAddress == "" {
 		opts.HTTPAddress = "127.0.0.1:15014"
+	}
+	if opts.SecureAddress == "" {
+		opts.SecureAddress = secureDefault(opts.XDSAddress)
+	}
+	if opts.SystemNamespace == "" {
+		opts.SystemNamespace = "istio-system"
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -77,48 +112,109 @@ func New(opts Options) (*Pilot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pilot: mesh config: %w", err)
 		}
-		mc, err := config.DecodeMeshConfig("", data)
+		mc, raw, err := config.DecodeMeshConfig("", data)
 		if err == nil {
 			err = validate.MeshConfig("", mc)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("pilot: mesh config %s: %w", opts.MeshConfigFile, err)
 		}
-		p.mesh = mc
+		p.mesh, p.meshRaw = mc, raw
+	}
+	var err error
+	if p.ca, err = p.newCA(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-// Run serves until ctx is done.
+// Run loads the CA, then serves until ctx is done.
 func (p *Pilot) Run(ctx context.Context) error {
-	xdsLis, err := net.Listen("tcp", p.xdsAddress())
-	if err != nil {
-		return fmt.Errorf("pilot: xds listen: %w", err)
+	if err := p.ca.Load(); err != nil {
+		return fmt.Errorf("pilot: %w", err)
 	}
-	httpLis, err := net.Listen("tcp", p.opts.HTTPAddress)
+	lis, err := p.listen()
 	if err != nil {
-		xdsLis.Close()
-		return fmt.Errorf("pilot: http listen: %w", err)
+		return err
+	}
+	endpoints, err := p.secureEndpoints(lis.secure)
+	if err != nil {
+		lis.close()
+		return err
 	}
 	p.mu.Lock()
-	p.xdsAddr, p.httpAddr = xdsLis.Addr(), httpLis.Addr()
-	p.xds = xds.New(xds.Options{Listener: xdsLis, Logger: p.opts.Logger, Metrics: xds.NewMetrics(p.registry)})
+	p.xdsAddr, p.httpAddr = lis.xds.Addr(), lis.http.Addr()
+	if lis.secure != nil {
+		p.secureAddr = lis.secure.Addr()
+	}
+	p.xds = xds.New(xds.Options{Listener: lis.xds, Endpoints: endpoints, Logger: p.opts.Logger,
+		Metrics: xds.NewMetrics(p.registry)})
 	p.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
-	go func() { errc <- p.xdsServer().Run(ctx) }()
-	go func() { errc <- p.serveHTTP(ctx, httpLis) }()
-	go func() { errc <- p.ingester().Run(ctx, p.publish) }()
+	runs := []func(context.Context) error{
+		p.xdsServer().Run,
+		func(ctx context.Context) error { return p.serveHTTP(ctx, lis.http) },
+		func(ctx context.Context) error { return p.ingester().Run(ctx, p.publish) },
+		p.ca.Run,
+	}
+	errc := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errc <- run(ctx) }()
+	}
 	var first error
-	for range 3 {
+	for range runs {
 		if err := <-errc; err != nil && first == nil {
 			first = err
 			cancel()
 		}
 	}
 	return first
+}
+
+type listeners struct{ xds, http, secure net.Listener }
+
+func (l listeners) close() {
+	for _, x := range []net.Listener{l.xds, l.http, l.secure} {
+		if x != nil {
+			x.Close()
+		}
+	}
+}
+
+func (p *Pilot) listen() (listeners, error) {
+	var l listeners
+	var err error
+	if l.xds, err = net.Listen("tcp", p.xdsAddress()); err != nil {
+		return l, fmt.Errorf("pilot: xds listen: %w", err)
+	}
+	if l.http, err = net.Listen("tcp", p.opts.HTTPAddress); err != nil {
+		l.close()
+		return l, fmt.Errorf("pilot: http listen: %w", err)
+	}
+	if p.opts.SecureAddress != "off" {
+		if l.secure, err = net.Listen("tcp", p.opts.SecureAddress); err != nil {
+			l.close()
+			return l, fmt.Errorf("pilot: secure listen: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// secureDefault puts the secure port next to the plaintext xDS one.
+func secureDefault(xdsAddress string) string {
+	if xdsAddress == "" {
+		return "127.0.0.1:15012"
+	}
+	host, port, err := net.SplitHostPort(xdsAddress)
+	if err != nil {
+		return "127.0.0.1:15012"
+	}
+	if port != "0" {
+		port = "15012"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 func (p *Pilot) xdsAddress() string {
@@ -142,7 +238,7 @@ func (p *Pilot) publish(set *config.Set) {
 	snap := mesh.Build(set, mesh.Options{
 		DomainSuffix:    p.opts.DomainSuffix,
 		SystemNamespace: p.opts.SystemNamespace,
-		MeshConfig:      p.mesh,
+		MeshConfig:      p.meshRaw,
 	})
 	p.snapshot.Store(snap)
 	p.xdsServer().Update(snap)
@@ -155,6 +251,17 @@ func (p *Pilot) Addresses() (xdsAddr, httpAddr net.Addr) {
 	defer p.mu.Unlock()
 	return p.xdsAddr, p.httpAddr
 }
+
+// SecureAddress returns where ADS and the CA are served over TLS, once Run
+// has bound it (nil when disabled).
+func (p *Pilot) SecureAddress() net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.secureAddr
+}
+
+// CA returns the certificate authority.
+func (p *Pilot) CA() *ca.CA { return p.ca }
 
 func (p *Pilot) xdsServer() *xds.Server {
 	p.mu.Lock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lateenmesh/lateen/internal/proxy/admin"
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
+	"github.com/lateenmesh/lateen/internal/proxy/identity"
 	"github.com/lateenmesh/lateen/internal/proxy/listener"
 	"github.com/lateenmesh/lateen/internal/proxy/runtime"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
@@ -41,6 +42,20 @@ type Options struct {
 	LogLevel         *slog.LevelVar // changed by /logging; default info
 	DrainTimeout     time.Duration  // graceful shutdown bound; default 5s
 	XDSBackoffMax    time.Duration  // default 10s
+
+	// Workload identity (internal/proxy/identity). Without CAAddress the
+	// proxy holds no certificate.
+	CAAddress    string        // pilot's CA, e.g. 127.0.0.1:15012
+	RootCertFile string        // PEM roots that verify pilot (CA and xDS over TLS)
+	TokenFile    string        // bootstrap token file
+	KeyAlgorithm string        // ECDSA (P-256, default) or RSA (2048)
+	CertTTL      time.Duration // certificate lifetime asked for; 0: the CA's default
+	TrustDomain  string        // when set, the CSR names the identity
+	// XDSTLS dials XDSAddress over TLS (pilot's 15012), verifying pilot
+	// against RootCertFile and presenting the workload certificate; the
+	// stream starts once the first certificate is held. CAAddress defaults
+	// to XDSAddress then.
+	XDSTLS bool
 }
 
 // Proxy is a running lateen-proxy.
@@ -52,6 +67,7 @@ type Proxy struct {
 	http      *proxyhttp.Server
 	runtime   *runtime.Runtime
 	xds       *xdsclient.Client
+	identity  *identity.Agent // nil without CAAddress
 	admin     *admin.Server
 	quit      chan struct{}
 	quitOnce  sync.Once
@@ -71,19 +87,52 @@ func New(opts Options) (*Proxy, error) {
 		Logger: opts.Logger, Listeners: p.listeners, HTTP: p.http}); err != nil {
 		return nil, err
 	}
-	node := xdsclient.Node(xdsclient.NodeInfo{Type: opts.NodeType, IP: opts.IP, WorkloadName: opts.WorkloadName,
-		Namespace: opts.Namespace, DomainSuffix: opts.DomainSuffix, ServiceAccount: opts.ServiceAccount,
-		Labels: opts.Labels, InterceptionMode: opts.InterceptionMode, ClusterID: opts.ClusterID, MeshID: opts.MeshID})
-	if p.xds, err = xdsclient.New(xdsclient.Options{Address: opts.XDSAddress, Node: node, Applier: p.runtime,
-		Logger: opts.Logger, BackoffMax: opts.XDSBackoffMax}); err != nil {
+	if err := p.newIdentity(); err != nil {
 		return nil, err
 	}
-	if p.admin, err = admin.New(admin.Options{Address: opts.AdminAddress, ReadyAddress: opts.ReadyAddress,
+	if err := p.newXDS(); err != nil {
+		return nil, err
+	}
+	aopts := admin.Options{Address: opts.AdminAddress, ReadyAddress: opts.ReadyAddress,
 		Source: p.runtime, Stats: p.stats, Listeners: p.listeners.Addresses, Level: opts.LogLevel,
-		Quit: p.Quit, Logger: opts.Logger}); err != nil {
+		Quit: p.Quit, Logger: opts.Logger}
+	if p.identity != nil {
+		aopts.Certs = p.identity
+	}
+	if p.admin, err = admin.New(aopts); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+func (p *Proxy) newIdentity() error {
+	o := p.opts
+	if o.CAAddress == "" {
+		return nil
+	}
+	var err error
+	p.identity, err = identity.New(identity.Options{CAAddress: o.CAAddress, RootCertFile: o.RootCertFile,
+		TokenFile: o.TokenFile, TrustDomain: o.TrustDomain, Namespace: o.Namespace, ServiceAccount: o.ServiceAccount,
+		KeyAlgorithm: o.KeyAlgorithm, CertTTL: o.CertTTL, Stats: p.stats, Logger: o.Logger})
+	return err
+}
+
+func (p *Proxy) newXDS() error {
+	o := p.opts
+	node := xdsclient.Node(xdsclient.NodeInfo{Type: o.NodeType, IP: o.IP, WorkloadName: o.WorkloadName,
+		Namespace: o.Namespace, DomainSuffix: o.DomainSuffix, ServiceAccount: o.ServiceAccount,
+		Labels: o.Labels, InterceptionMode: o.InterceptionMode, ClusterID: o.ClusterID, MeshID: o.MeshID})
+	xo := xdsclient.Options{Address: o.XDSAddress, Node: node, Applier: p.runtime, Logger: o.Logger, BackoffMax: o.XDSBackoffMax}
+	if o.XDSTLS {
+		host, _, err := net.SplitHostPort(o.XDSAddress)
+		if err != nil {
+			return fmt.Errorf("proxy: xDS address %q: %w", o.XDSAddress, err)
+		}
+		xo.TLS = p.identity.ControlPlaneTLS(host)
+	}
+	var err error
+	p.xds, err = xdsclient.New(xo)
+	return err
 }
 
 func (o *Options) defaults() error {
@@ -112,6 +161,9 @@ func (o *Options) defaults() error {
 		}
 	}
 	set(&o.XDSAddress, "127.0.0.1:15010")
+	if o.XDSTLS {
+		set(&o.CAAddress, o.XDSAddress) // as Istio's CA_ADDR: the workload certificate authenticates xDS
+	}
 	set(&o.Namespace, "default")
 	set(&o.ServiceAccount, "default")
 	set(&o.WildcardAddress, o.IP)
@@ -170,14 +222,30 @@ func (p *Proxy) Run(ctx context.Context) error {
 		}
 	}()
 	defer p.runtime.Close()
-	p.log.Info("starting", "xds", p.opts.XDSAddress, "admin", p.opts.AdminAddress, "node_type", p.opts.NodeType)
-	return runAll(ctx, cancel,
-		p.xds.Run,
-		p.admin.Run,
-		p.http.Serve,
-		p.listeners.Run,
-	)
+	p.log.Info("starting", "xds", p.opts.XDSAddress, "xds_tls", p.opts.XDSTLS, "ca", p.opts.CAAddress,
+		"admin", p.opts.AdminAddress, "node_type", p.opts.NodeType)
+	fns := []func(context.Context) error{p.runXDS, p.admin.Run, p.http.Serve, p.listeners.Run}
+	if p.identity != nil {
+		fns = append(fns, p.identity.Run)
+	}
+	return runAll(ctx, cancel, fns...)
 }
+
+// runXDS follows the ADS stream; over TLS it first waits for the workload
+// certificate that authenticates the proxy to pilot.
+func (p *Proxy) runXDS(ctx context.Context) error {
+	if p.opts.XDSTLS {
+		select {
+		case <-p.identity.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return p.xds.Run(ctx)
+}
+
+// Identity returns the certificate agent (nil without a CA address).
+func (p *Proxy) Identity() *identity.Agent { return p.identity }
 
 // runAll runs fns until all return; the first error cancels the rest.
 func runAll(ctx context.Context, cancel context.CancelFunc, fns ...func(context.Context) error) error {

@@ -1,41 +1,36 @@
 package translate
 
 import (
-	"time"
-
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
-	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
-	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
+	networking "istio.io/api/networking/v1alpha3"
 
+	"github.com/lateenmesh/lateen/internal/mesh"
 	"github.com/lateenmesh/lateen/internal/registry"
 )
 
-const httpProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-
 // outboundClusters adds a cluster per visible service port and one per
-// DestinationRule subset, with their endpoints.
+// DestinationRule subset, each with its traffic policy and endpoints.
 func (b *builder) outboundClusters() {
 	for _, svc := range b.view.Services {
 		dr := b.view.DestinationRule(svc.Hostname)
 		for _, port := range svc.Ports {
 			eps := b.view.Endpoints(svc, port.Number)
-			b.addOutboundCluster(svc, port, "", nil, eps)
+			b.addOutboundCluster(svc, port, dr, nil, eps)
 			if dr == nil {
 				continue
 			}
 			for _, ss := range dr.Spec.Subsets {
-				b.addOutboundCluster(svc, port, ss.Name, ss.Labels, eps)
+				b.addOutboundCluster(svc, port, dr, ss, eps)
 			}
 		}
 	}
 }
 
-func (b *builder) addOutboundCluster(svc *registry.Service, port registry.Port, subset string, labels map[string]string, eps []registry.Endpoint) {
-	name := OutboundCluster(port.Number, subset, svc.Hostname)
+func (b *builder) addOutboundCluster(svc *registry.Service, port registry.Port, dr *mesh.DestinationRule, subset *networking.Subset, eps []registry.Endpoint) {
+	name := OutboundCluster(port.Number, subset.GetName(), svc.Hostname)
 	c := &clusterv3.Cluster{
 		Name:                 name,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS},
@@ -43,22 +38,24 @@ func (b *builder) addOutboundCluster(svc *registry.Service, port registry.Port, 
 			EdsConfig:   adsConfigSource(),
 			ServiceName: name,
 		},
-		ConnectTimeout: b.connectTimeout(),
-		LbPolicy:       clusterv3.Cluster_ROUND_ROBIN,
-		Metadata:       serviceMetadata(svc, subset),
+		Metadata: serviceMetadata(svc, subset.GetName()),
 	}
-	setUpstreamProtocol(c, port.Protocol)
+	tp := clusterPolicy(dr, subset, port.Number)
+	b.applyTrafficPolicy(c, tp, port)
 	b.addCluster(c)
-	b.endpoints = append(b.endpoints, loadAssignment(name, eps, labels))
+	if c.GetType() == clusterv3.Cluster_EDS {
+		loc := localityLB{setting: b.localitySetting(tp.GetLoadBalancer()), failover: tp.GetOutlierDetection() != nil}
+		b.endpoints = append(b.endpoints, b.loadAssignment(name, eps, subset.GetLabels(), loc))
+	}
 }
 
-// inboundCluster reaches the local application at address:port.
+// inboundCluster reaches the local application at address:port, with
+// Istio's default connection pool.
 func (b *builder) inboundCluster(port uint32, protocol registry.Protocol, address string, appPort uint32) {
 	name := InboundCluster(port)
 	c := &clusterv3.Cluster{
 		Name:                 name,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
-		ConnectTimeout:       b.connectTimeout(),
 		LbPolicy:             clusterv3.Cluster_ROUND_ROBIN,
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{
 			ClusterName: name,
@@ -67,52 +64,22 @@ func (b *builder) inboundCluster(port uint32, protocol registry.Protocol, addres
 			}},
 		},
 	}
-	setUpstreamProtocol(c, protocol)
+	setProtocolOptions(c, b.applyConnectionPool(c, nil, upstreamProtocol(protocol, nil, nil)))
 	b.addCluster(c)
 }
 
-// specialClusters adds Istio's PassthroughCluster and BlackHoleCluster.
+// specialClusters adds Istio's PassthroughCluster (with the default
+// connection pool) and BlackHoleCluster.
 func (b *builder) specialClusters() {
 	b.addCluster(&clusterv3.Cluster{
 		Name:                 BlackHoleCluster,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
 		ConnectTimeout:       b.connectTimeout(),
 	})
-	b.addCluster(&clusterv3.Cluster{
-		Name:                 PassthroughCluster,
-		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
-		ConnectTimeout:       b.connectTimeout(),
-		LbPolicy:             clusterv3.Cluster_CLUSTER_PROVIDED,
-		LbConfig: &clusterv3.Cluster_OriginalDstLbConfig_{OriginalDstLbConfig: &clusterv3.Cluster_OriginalDstLbConfig{
-			UseHttpHeader: b.interceptNone(),
-		}},
-	})
-}
-
-func (b *builder) connectTimeout() *durationpb.Duration {
-	if d := b.view.Mesh.GetConnectTimeout(); d != nil {
-		return d
-	}
-	return durationpb.New(10 * time.Second)
-}
-
-// setUpstreamProtocol pins HTTP/2 for HTTP2 and gRPC ports and HTTP/1.1 for
-// other HTTP ports.
-func setUpstreamProtocol(c *clusterv3.Cluster, p registry.Protocol) {
-	if !p.IsHTTP() {
-		return
-	}
-	opts := &httpv3.HttpProtocolOptions{}
-	if p.IsHTTP2() {
-		opts.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
-		}}
-	} else {
-		opts.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
-		}}
-	}
-	c.TypedExtensionProtocolOptions = map[string]*anypb.Any{httpProtocolOptionsKey: mustAny(opts)}
+	c := &clusterv3.Cluster{Name: PassthroughCluster}
+	b.applyConnectionPool(c, nil, nil)
+	b.passthrough(c)
+	b.addCluster(c)
 }
 
 // serviceMetadata records which service (and subset) a cluster serves,

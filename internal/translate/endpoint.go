@@ -12,37 +12,47 @@ import (
 	"github.com/lateenmesh/lateen/internal/registry"
 )
 
-// loadAssignment groups the endpoints whose labels carry subset's labels by
-// locality, in a stable order.
-func loadAssignment(cluster string, eps []registry.Endpoint, subset map[string]string) *endpointv3.ClusterLoadAssignment {
+// loadAssignment builds one cluster's endpoints for this proxy: those whose
+// labels carry the subset's labels, grouped by locality in a stable order
+// (each locality weighted by the sum of its endpoints' weights, as Istio),
+// with Istio's locality load balancing for this proxy applied.
+func (b *builder) loadAssignment(cluster string, eps []registry.Endpoint, subset map[string]string, loc localityLB) *endpointv3.ClusterLoadAssignment {
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster}
-	byLocality := map[string]*endpointv3.LocalityLbEndpoints{}
-	var localities []string
+	for _, g := range b.applyLocality(groupByLocality(eps, subset), loc) {
+		cla.Endpoints = append(cla.Endpoints, g.lle)
+	}
+	return cla
+}
+
+func groupByLocality(eps []registry.Endpoint, subset map[string]string) []*localityGroup {
+	byLocality := map[string]*localityGroup{}
 	for _, ep := range eps {
 		w := ep.Workload
 		if !registry.SelectorMatches(subset, w.Labels) {
 			continue
 		}
-		loc, ok := byLocality[w.Locality]
-		if !ok {
-			loc = &endpointv3.LocalityLbEndpoints{Locality: parseLocality(w.Locality)}
-			byLocality[w.Locality] = loc
-			localities = append(localities, w.Locality)
+		g := byLocality[w.Locality]
+		if g == nil {
+			g = &localityGroup{lle: &endpointv3.LocalityLbEndpoints{Locality: parseLocality(w.Locality)}}
+			byLocality[w.Locality] = g
 		}
-		loc.LbEndpoints = append(loc.LbEndpoints, lbEndpoint(w.Address, ep.Port, w.Weight, w))
+		g.eps = append(g.eps, ep)
 	}
-	slices.Sort(localities)
-	for _, l := range localities {
-		loc := byLocality[l]
-		slices.SortFunc(loc.LbEndpoints, compareEndpoints)
-		cla.Endpoints = append(cla.Endpoints, loc)
+	groups := make([]*localityGroup, 0, len(byLocality))
+	for _, l := range sortedMapKeys(byLocality) {
+		g := byLocality[l]
+		slices.SortFunc(g.eps, compareEndpoints)
+		for _, ep := range g.eps {
+			g.lle.LbEndpoints = append(g.lle.LbEndpoints, lbEndpoint(ep.Workload.Address, ep.Port, ep.Workload.Weight, ep.Workload))
+		}
+		g.lle.LoadBalancingWeight = wrapperspb.UInt32(endpointWeights(g.lle.LbEndpoints))
+		groups = append(groups, g)
 	}
-	return cla
+	return groups
 }
 
-func compareEndpoints(a, b *endpointv3.LbEndpoint) int {
-	sa, sb := a.GetEndpoint().GetAddress().GetSocketAddress(), b.GetEndpoint().GetAddress().GetSocketAddress()
-	return cmp.Or(cmp.Compare(sa.GetAddress(), sb.GetAddress()), cmp.Compare(sa.GetPortValue(), sb.GetPortValue()))
+func compareEndpoints(a, b registry.Endpoint) int {
+	return cmp.Or(cmp.Compare(a.Workload.Address, b.Workload.Address), cmp.Compare(a.Port, b.Port))
 }
 
 func lbEndpoint(address string, port, weight uint32, w *registry.Workload) *endpointv3.LbEndpoint {

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/lateenmesh/lateen/internal/hostname"
@@ -61,19 +63,41 @@ func (b *builder) matchApplies(vs *mesh.VirtualService, m *networking.HTTPMatchR
 	return m.SourceNamespace == "" || m.SourceNamespace == p.Namespace
 }
 
+// httpRoute translates one rule (for one of its matches) as Istio does:
+// header operations, the action (redirect, direct response or forwarding)
+// and the fault and CORS filters' per-route configs.
 func (b *builder) httpRoute(vs *mesh.VirtualService, hr *networking.HTTPRoute, m *networking.HTTPMatchRequest, rc routeContext) *routev3.Route {
 	r := &routev3.Route{Name: routeName(hr, m), Match: translateMatch(m)}
-	r.RequestHeadersToAdd, r.RequestHeadersToRemove = headerOps(hr.GetHeaders().GetRequest())
-	r.ResponseHeadersToAdd, r.ResponseHeadersToRemove = headerOps(hr.GetHeaders().GetResponse())
+	ops := translateHeaders(hr.GetHeaders())
+	r.RequestHeadersToAdd, r.RequestHeadersToRemove = ops.requestAdd, ops.requestRemove
+	r.ResponseHeadersToAdd, r.ResponseHeadersToRemove = ops.responseAdd, ops.responseRemove
 	switch {
 	case hr.Redirect != nil:
-		r.Action = &routev3.Route_Redirect{Redirect: translateRedirect(hr.Redirect)}
+		r.Action = &routev3.Route_Redirect{Redirect: translateRedirect(hr.Redirect, rc.port)}
 	case hr.DirectResponse != nil:
 		r.Action = &routev3.Route_DirectResponse{DirectResponse: translateDirectResponse(hr.DirectResponse)}
 	default:
-		r.Action = &routev3.Route_Route{Route: b.routeAction(vs, hr, rc)}
+		a := b.routeAction(vs, hr, rc, r, ops.authority)
+		a.RetryPolicy = b.retryPolicy(hr.Retries, len(hr.Route) == 1 && len(a.HashPolicy) > 0)
+		r.Action = &routev3.Route_Route{Route: a}
 	}
+	r.TypedPerFilterConfig = perFilterConfigs(hr)
 	return r
+}
+
+// perFilterConfigs holds the fault and CORS filters' configs for a route.
+func perFilterConfigs(hr *networking.HTTPRoute) map[string]*anypb.Any {
+	cfgs := map[string]*anypb.Any{}
+	if f := translateFault(hr.Fault); f != nil {
+		cfgs[faultFilterName] = mustAny(f)
+	}
+	if hr.CorsPolicy != nil {
+		cfgs[corsFilterName] = mustAny(translateCORS(hr.CorsPolicy))
+	}
+	if len(cfgs) == 0 {
+		return nil
+	}
+	return cfgs
 }
 
 func routeName(hr *networking.HTTPRoute, m *networking.HTTPMatchRequest) string {
@@ -87,44 +111,62 @@ func routeName(hr *networking.HTTPRoute, m *networking.HTTPMatchRequest) string 
 	}
 }
 
-func (b *builder) routeAction(vs *mesh.VirtualService, hr *networking.HTTPRoute, rc routeContext) *routev3.RouteAction {
-	a := &routev3.RouteAction{Timeout: zeroDuration(), RetryPolicy: b.retryPolicy(hr.Retries)}
+// routeAction forwards to the rule's destinations: timeout (none unless
+// set; gRPC requests honour their grpc-timeout up to it), rewrites, the
+// host rewrite (from rewrite.authority or a host header), mirrors. The
+// caller adds the retry policy.
+func (b *builder) routeAction(vs *mesh.VirtualService, hr *networking.HTTPRoute, rc routeContext, r *routev3.Route, authority string) *routev3.RouteAction {
+	a := &routev3.RouteAction{Timeout: zeroDuration(), MaxGrpcTimeout: zeroDuration()}
 	if hr.Timeout != nil {
-		a.Timeout = hr.Timeout
+		a.Timeout, a.MaxGrpcTimeout = hr.Timeout, hr.Timeout
 	}
-	b.setDestinations(a, vs, hr.Route, rc)
 	if rw := hr.Rewrite; rw != nil {
-		setRewrite(a, rw, hr.Match)
+		authority = setRewrite(a, rw, authority)
 	}
+	if authority != "" {
+		a.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: authority}
+	}
+	a.RequestMirrorPolicies = b.mirrorPolicies(vs, hr, rc)
+	b.setDestinations(a, r, vs, hr.Route, rc)
+	b.setHashPolicy(a, vs, hr.Route)
 	return a
 }
 
-func (b *builder) setDestinations(a *routev3.RouteAction, vs *mesh.VirtualService, dsts []*networking.HTTPRouteDestination, rc routeContext) {
-	var weighted []*routev3.WeightedCluster_ClusterWeight
-	for _, d := range dsts {
-		if len(dsts) > 1 && d.Weight == 0 {
-			continue // a zero weight among several sends no traffic
+// setDestinations follows Istio: a single destination is the route's
+// cluster, its header operations join the route's and its authority
+// rewrites the host unless the route already does; several are weighted
+// clusters (zero weights left out), each with its header operations and
+// host rewrite.
+func (b *builder) setDestinations(a *routev3.RouteAction, r *routev3.Route, vs *mesh.VirtualService, dsts []*networking.HTTPRouteDestination, rc routeContext) {
+	if len(dsts) == 1 {
+		a.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: b.destinationCluster(vs, dsts[0].Destination, rc)}
+		ops := translateHeaders(dsts[0].GetHeaders())
+		r.RequestHeadersToAdd = append(r.RequestHeadersToAdd, ops.requestAdd...)
+		r.RequestHeadersToRemove = append(r.RequestHeadersToRemove, ops.requestRemove...)
+		r.ResponseHeadersToAdd = append(r.ResponseHeadersToAdd, ops.responseAdd...)
+		r.ResponseHeadersToRemove = append(r.ResponseHeadersToRemove, ops.responseRemove...)
+		if ops.authority != "" && a.HostRewriteSpecifier == nil {
+			a.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: ops.authority}
 		}
-		cw := &routev3.WeightedCluster_ClusterWeight{Name: b.destinationCluster(vs, d.Destination, rc)}
-		if len(dsts) > 1 {
-			cw.Weight = wrapUInt32(uint32(d.Weight))
-		}
-		cw.RequestHeadersToAdd, cw.RequestHeadersToRemove = headerOps(d.GetHeaders().GetRequest())
-		cw.ResponseHeadersToAdd, cw.ResponseHeadersToRemove = headerOps(d.GetHeaders().GetResponse())
-		weighted = append(weighted, cw)
-	}
-	if len(weighted) == 1 && !hasHeaderOps(weighted[0]) {
-		a.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: weighted[0].Name}
 		return
 	}
-	if len(weighted) == 1 {
-		weighted[0].Weight = wrapUInt32(100)
+	var weighted []*routev3.WeightedCluster_ClusterWeight
+	for _, d := range dsts {
+		if d.Weight == 0 {
+			continue // a zero weight among several sends no traffic
+		}
+		ops := translateHeaders(d.GetHeaders())
+		cw := &routev3.WeightedCluster_ClusterWeight{
+			Name: b.destinationCluster(vs, d.Destination, rc), Weight: wrapperspb.UInt32(uint32(d.Weight)),
+			RequestHeadersToAdd: ops.requestAdd, RequestHeadersToRemove: ops.requestRemove,
+			ResponseHeadersToAdd: ops.responseAdd, ResponseHeadersToRemove: ops.responseRemove,
+		}
+		if ops.authority != "" {
+			cw.HostRewriteSpecifier = &routev3.WeightedCluster_ClusterWeight_HostRewriteLiteral{HostRewriteLiteral: ops.authority}
+		}
+		weighted = append(weighted, cw)
 	}
 	a.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: &routev3.WeightedCluster{Clusters: weighted}}
-}
-
-func hasHeaderOps(cw *routev3.WeightedCluster_ClusterWeight) bool {
-	return len(cw.RequestHeadersToAdd)+len(cw.RequestHeadersToRemove)+len(cw.ResponseHeadersToAdd)+len(cw.ResponseHeadersToRemove) > 0
 }
 
 // destinationCluster names the cluster of a route destination. Its host is

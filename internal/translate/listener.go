@@ -8,6 +8,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
+	faultv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
@@ -108,6 +110,9 @@ func inboundRouteConfig(port uint32) *routev3.RouteConfiguration {
 				Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 					ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster},
 					Timeout:          zeroDuration(),
+					// gRPC requests are bounded by their grpc-timeout only.
+					MaxStreamDuration: &routev3.RouteAction_MaxStreamDuration{
+						MaxStreamDuration: zeroDuration(), GrpcTimeoutHeaderMax: zeroDuration()},
 				}},
 			}},
 		}},
@@ -136,13 +141,15 @@ func (b *builder) httpConnectionManager(statPrefix, rds string, inline *routev3.
 	return &listenerv3.Filter{Name: hcmFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(hcm)}}
 }
 
-// httpFilters is the HTTP filter chain of every connection manager; the
-// router is always last.
+// httpFilters is the HTTP filter chain of every connection manager, in
+// Istio's order: fault injection and CORS (their per-route configs come
+// from virtual services), then the router, always last.
 func (b *builder) httpFilters() []*hcmv3.HttpFilter {
-	return []*hcmv3.HttpFilter{{
-		Name:       routerFilterName,
-		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
-	}}
+	return []*hcmv3.HttpFilter{
+		{Name: faultFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&faultv3.HTTPFault{})}},
+		{Name: corsFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&corsv3.Cors{})}},
+		{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})}},
+	}
 }
 
 func tcpProxy(statPrefix, cluster string) *listenerv3.Filter {

@@ -1,71 +1,99 @@
 package translate
 
 import (
-	"slices"
+	"net/http"
 	"strconv"
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	previoushostsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
+	previousprioritiesv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/priority/previous_priorities/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	networking "istio.io/api/networking/v1alpha3"
 )
 
 // Istio's retry policy when a route says nothing: two retries on
-// connection failures, refused streams, gRPC unavailable/cancelled and 503.
+// connection failures, refused streams, gRPC unavailable/cancelled and 503,
+// preferring hosts not tried yet.
 const (
-	defaultRetryOn       = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
-	defaultRetryAttempts = 2
-	previousHostsName    = "envoy.retry_host_predicates.previous_hosts"
+	defaultRetryOn          = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+	defaultRetryAttempts    = 2
+	previousHostsName       = "envoy.retry_host_predicates.previous_hosts"
+	previousPrioritiesName  = "envoy.retry_priorities.previous_priorities"
+	previousPrioritiesFreq  = 2
+	hostSelectionMaxRetries = 5
 )
 
+// defaultRetryPolicy is the retry policy of routes whose virtual service
+// sets none: the mesh's defaultHttpRetryPolicy, or Istio's default.
 func (b *builder) defaultRetryPolicy() *routev3.RetryPolicy {
-	if p := b.view.Mesh.GetDefaultHttpRetryPolicy(); p != nil {
-		return translateRetries(p)
-	}
-	return translateRetries(nil)
+	return translateRetries(b.view.Mesh.GetDefaultHttpRetryPolicy(), false)
 }
 
-// retryPolicy is the route's retry policy: the mesh default when the
-// virtual service has none, none when attempts is 0.
-func (b *builder) retryPolicy(r *networking.HTTPRetry) *routev3.RetryPolicy {
+// retryPolicy is a route's retry policy: its retries, or the mesh default
+// when it has none. With consistent hashing (a hash policy for the route's
+// single destination), retries do not avoid the hosts tried, as in Istio.
+func (b *builder) retryPolicy(r *networking.HTTPRetry, consistentHash bool) *routev3.RetryPolicy {
 	if r == nil {
-		return b.defaultRetryPolicy()
+		r = b.view.Mesh.GetDefaultHttpRetryPolicy()
 	}
-	return translateRetries(r)
+	return translateRetries(r, consistentHash)
 }
 
-func translateRetries(r *networking.HTTPRetry) *routev3.RetryPolicy {
-	attempts, retryOn := int32(defaultRetryAttempts), defaultRetryOn
-	if r != nil {
-		if r.Attempts == 0 {
-			return nil
-		}
-		attempts = r.Attempts
-		if r.RetryOn != "" {
-			retryOn = r.RetryOn
-		}
-	}
+// translateRetries is Istio's conversion: the default policy overridden by
+// what r sets; nil (no retries) when r sets attempts to 0.
+func translateRetries(r *networking.HTTPRetry, consistentHash bool) *routev3.RetryPolicy {
 	p := &routev3.RetryPolicy{
-		NumRetries:                    wrapperspb.UInt32(uint32(attempts)),
-		HostSelectionRetryMaxAttempts: 5,
-		RetryHostPredicate: []*routev3.RetryPolicy_RetryHostPredicate{{
-			Name:       previousHostsName,
-			ConfigType: &routev3.RetryPolicy_RetryHostPredicate_TypedConfig{TypedConfig: mustAny(&previoushostsv3.PreviousHostsPredicate{})},
-		}},
+		NumRetries:                    wrapperspb.UInt32(defaultRetryAttempts),
+		RetryOn:                       defaultRetryOn,
+		RetriableStatusCodes:          []uint32{http.StatusServiceUnavailable},
+		HostSelectionRetryMaxAttempts: hostSelectionMaxRetries,
 	}
-	p.RetryOn, p.RetriableStatusCodes = splitRetryOn(retryOn)
-	if r == nil || r.RetryOn == "" {
-		p.RetriableStatusCodes = []uint32{503}
+	if !consistentHash {
+		p.RetryHostPredicate = previousHosts()
 	}
-	if r != nil && r.PerTryTimeout != nil {
+	if r == nil {
+		return p
+	}
+	if r.Attempts <= 0 {
+		return nil
+	}
+	p.NumRetries = wrapperspb.UInt32(uint32(r.Attempts))
+	if r.RetryOn != "" {
+		p.RetryOn, p.RetriableStatusCodes = splitRetryOn(r.RetryOn)
+	}
+	if r.PerTryTimeout != nil {
 		p.PerTryTimeout = r.PerTryTimeout
+	}
+	if r.RetryIgnorePreviousHosts != nil {
+		p.RetryHostPredicate = nil
+		if r.RetryIgnorePreviousHosts.GetValue() {
+			p.RetryHostPredicate = previousHosts()
+		}
+	}
+	if r.RetryRemoteLocalities.GetValue() {
+		p.RetryPriority = &routev3.RetryPolicy_RetryPriority{
+			Name: previousPrioritiesName,
+			ConfigType: &routev3.RetryPolicy_RetryPriority_TypedConfig{TypedConfig: mustAny(
+				&previousprioritiesv3.PreviousPrioritiesConfig{UpdateFrequency: previousPrioritiesFreq})},
+		}
+	}
+	if r.Backoff != nil {
+		p.RetryBackOff = &routev3.RetryPolicy_RetryBackOff{BaseInterval: r.Backoff}
 	}
 	return p
 }
 
-// splitRetryOn separates Envoy retry conditions from bare status codes,
-// which Envoy takes as retriable-status-codes.
+func previousHosts() []*routev3.RetryPolicy_RetryHostPredicate {
+	return []*routev3.RetryPolicy_RetryHostPredicate{{
+		Name:       previousHostsName,
+		ConfigType: &routev3.RetryPolicy_RetryHostPredicate_TypedConfig{TypedConfig: mustAny(&previoushostsv3.PreviousHostsPredicate{})},
+	}}
+}
+
+// splitRetryOn separates Envoy retry conditions from HTTP status codes,
+// which become retriable_status_codes (adding the retriable-status-codes
+// condition when missing).
 func splitRetryOn(s string) (string, []uint32) {
 	var conds []string
 	var codes []uint32
@@ -74,14 +102,15 @@ func splitRetryOn(s string) (string, []uint32) {
 		if part == "" {
 			continue
 		}
-		if n, err := strconv.ParseUint(part, 10, 32); err == nil {
+		if n, err := strconv.Atoi(part); err == nil && http.StatusText(n) != "" {
 			codes = append(codes, uint32(n))
 			continue
 		}
 		conds = append(conds, part)
 	}
-	if len(codes) > 0 && !slices.Contains(conds, "retriable-status-codes") {
-		conds = append(conds, "retriable-status-codes")
+	on := strings.Join(conds, ",")
+	if len(codes) > 0 && !strings.Contains(on, "retriable-status-codes") {
+		on += ",retriable-status-codes"
 	}
-	return strings.Join(conds, ","), codes
+	return on, codes
 }

@@ -1,52 +1,67 @@
 package translate
 
 import (
-	"strconv"
-
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networking "istio.io/api/networking/v1alpha3"
 
-	"github.com/lateenmesh/lateen/internal/hostname"
 	"github.com/lateenmesh/lateen/internal/mesh"
-	"github.com/lateenmesh/lateen/internal/registry"
 )
 
-// httpProxyRouteConfig serves capture NONE's HTTP proxy: a virtual host per
-// visible HTTP service port, reachable by every name a client in the proxy's
-// namespace may use with the port ("reviews:9080"; port 80 also without it),
-// then allow_any or block_all for everything else.
+// httpProxyRouteConfig serves capture NONE's HTTP proxy: a virtual host
+// per port of each host the sidecar routes by name (mesh.SidecarHost: its
+// visible services' HTTP ports, and VirtualService hosts without a service
+// on port 80 and their services' ports), reachable by every name a client
+// in the proxy's namespace may use with the port (port 80 also without
+// it), then allow_any or block_all for everything else. No name or domain
+// is used twice; the first host to claim one keeps it.
 func (b *builder) httpProxyRouteConfig() *routev3.RouteConfiguration {
-	rc := &routev3.RouteConfiguration{Name: HTTPProxyRouteConfig}
-	for _, svc := range b.view.Services {
-		for _, port := range svc.Ports {
-			if !port.Protocol.IsHTTP() {
+	set := newVhostSet(b.knownServiceNames())
+	for _, sh := range b.view.SidecarHosts {
+		for _, port := range sidecarHostPorts(sh) {
+			name := VirtualHostName(sh.Host, port)
+			routes := b.meshRoutes(sh, port)
+			if len(routes) == 0 || !set.claim(name) {
 				continue
 			}
-			vh := &routev3.VirtualHost{
-				Name:    VirtualHostName(svc.Hostname, port.Number),
-				Domains: b.serviceDomains(svc, port.Number),
-				Routes:  b.meshRoutes(svc.Hostname, port.Number),
+			domains, alt := withPort(nil, sh.Host, port), []string(nil)
+			if sh.Service != nil {
+				domains, alt = b.serviceDomains(sh.Service, port)
 			}
-			rc.VirtualHosts = append(rc.VirtualHosts, vh)
+			set.add(&routev3.VirtualHost{Name: name, Domains: domains, Routes: routes, IncludeRequestAttemptCount: true}, alt)
 		}
 	}
-	rc.VirtualHosts = append(rc.VirtualHosts, b.fallbackVirtualHost())
-	return rc
+	vhosts := append(set.sorted(), b.fallbackVirtualHost())
+	return &routev3.RouteConfiguration{Name: HTTPProxyRouteConfig, VirtualHosts: vhosts}
 }
 
-func (b *builder) serviceDomains(svc *registry.Service, port uint32) []string {
-	p := ":" + strconv.FormatUint(uint64(port), 10)
-	var out []string
-	names := append(hostname.ShortNames(svc.Hostname, b.view.Proxy.Namespace, b.view.DomainSuffix), svc.Addresses...)
-	for _, n := range names {
-		out = append(out, n+p)
-		if port == 80 {
-			out = append(out, n)
+// sidecarHostPorts are the ports a sidecar host gets virtual hosts on: a
+// service's HTTP ports, or the ports bound for a VirtualService host.
+func sidecarHostPorts(sh mesh.SidecarHost) []uint32 {
+	if sh.Service == nil {
+		return sh.Ports
+	}
+	var out []uint32
+	for _, p := range sh.Service.Ports {
+		if p.Protocol.IsHTTP() {
+			out = append(out, p.Number)
 		}
 	}
 	return out
+}
+
+// knownServiceNames are the full names of the visible services, bare and
+// with each HTTP port.
+func (b *builder) knownServiceNames() map[string]bool {
+	known := map[string]bool{}
+	for _, svc := range b.view.Services {
+		known[svc.Hostname] = true
+		for _, p := range svc.Ports {
+			known[VirtualHostName(svc.Hostname, p.Number)] = true
+		}
+	}
+	return known
 }
 
 // fallbackVirtualHost handles hosts the registry does not know: passed
@@ -54,8 +69,9 @@ func (b *builder) serviceDomains(svc *registry.Service, port uint32) []string {
 func (b *builder) fallbackVirtualHost() *routev3.VirtualHost {
 	if b.registryOnly() {
 		return &routev3.VirtualHost{
-			Name:    BlockAllVirtualHost,
-			Domains: []string{"*"},
+			Name:                       BlockAllVirtualHost,
+			Domains:                    []string{"*"},
+			IncludeRequestAttemptCount: true,
 			Routes: []*routev3.Route{{
 				Name:   BlockAllVirtualHost,
 				Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
@@ -64,14 +80,16 @@ func (b *builder) fallbackVirtualHost() *routev3.VirtualHost {
 		}
 	}
 	return &routev3.VirtualHost{
-		Name:    AllowAnyVirtualHost,
-		Domains: []string{"*"},
+		Name:                       AllowAnyVirtualHost,
+		Domains:                    []string{"*"},
+		IncludeRequestAttemptCount: true,
 		Routes: []*routev3.Route{{
 			Name:  AllowAnyVirtualHost,
 			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
 			Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: PassthroughCluster},
 				Timeout:          zeroDuration(),
+				MaxGrpcTimeout:   zeroDuration(),
 			}},
 		}},
 	}
@@ -84,35 +102,19 @@ func (b *builder) registryOnly() bool {
 	return b.view.Mesh.GetOutboundTrafficPolicy().GetMode() == meshv1alpha1.MeshConfig_OutboundTrafficPolicy_REGISTRY_ONLY
 }
 
-// meshRoutes returns the routes for host:port on a sidecar: those of the
-// virtual service for the host, or the default route to the service.
-func (b *builder) meshRoutes(host string, port uint32) []*routev3.Route {
-	if vs := sidecarVirtualService(b.view.VirtualServices, host); vs != nil {
-		routes := b.virtualServiceRoutes(vs, routeContext{port: port, gateway: mesh.MeshGateway, host: host})
-		if len(routes) > 0 {
+// meshRoutes returns the routes for a sidecar host on a port: those of the
+// first bound virtual service that has routes there, else (for a service)
+// the default route to it; nil for a VirtualService host without routes.
+func (b *builder) meshRoutes(sh mesh.SidecarHost, port uint32) []*routev3.Route {
+	for _, vs := range sh.VirtualServices {
+		if routes := b.boundRoutes(vs, routeContext{port: port, gateway: mesh.MeshGateway, host: sh.Host}); len(routes) > 0 {
 			return routes
 		}
 	}
-	return []*routev3.Route{b.defaultRoute(OutboundCluster(port, "", host))}
-}
-
-// sidecarVirtualService picks the virtual service for a host on sidecars:
-// the one with the most specific matching host, oldest first. (Istio merges
-// several virtual services for one host only on gateways.)
-func sidecarVirtualService(list []*mesh.VirtualService, host string) *mesh.VirtualService {
-	var best *mesh.VirtualService
-	bestRank := -1
-	for _, vs := range list {
-		for _, h := range vs.Hosts {
-			if !hostname.Matches(h, host) {
-				continue
-			}
-			if r := hostname.Specificity(h); r > bestRank {
-				best, bestRank = vs, r
-			}
-		}
+	if sh.Service == nil {
+		return nil
 	}
-	return best
+	return []*routev3.Route{b.defaultRoute(OutboundCluster(port, "", sh.Host))}
 }
 
 func (b *builder) defaultRoute(cluster string) *routev3.Route {
@@ -122,7 +124,9 @@ func (b *builder) defaultRoute(cluster string) *routev3.Route {
 		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 			ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster},
 			Timeout:          zeroDuration(),
+			MaxGrpcTimeout:   zeroDuration(),
 			RetryPolicy:      b.defaultRetryPolicy(),
+			HashPolicy:       b.defaultHashPolicy(cluster),
 		}},
 	}
 }

@@ -31,6 +31,9 @@ type Options struct {
 	Address string
 	// Listener, when set, is used instead of listening on Address.
 	Listener net.Listener
+	// Endpoints are more gRPC servers serving the same ADS, such as TLS on
+	// 15012 with the CA registered beside it.
+	Endpoints []Endpoint
 	// Workers translate and publish proxy configurations in parallel
 	// (default GOMAXPROCS).
 	Workers int
@@ -38,6 +41,16 @@ type Options struct {
 	Metrics *Metrics
 	// Now is the clock for status timestamps.
 	Now func() time.Time
+}
+
+// Endpoint is one gRPC server on which ADS is served.
+type Endpoint struct {
+	Name     string // for logs, e.g. "secure"
+	Listener net.Listener
+	// ServerOptions are added to the defaults (credentials, interceptors).
+	ServerOptions []grpc.ServerOption
+	// Register adds more services to the same server (e.g. the CA).
+	Register func(*grpc.Server)
 }
 
 // Server serves ADS to proxies.
@@ -102,22 +115,20 @@ func (s *Server) Update(snap *mesh.Snapshot) {
 // Status lists every connected proxy's sync state.
 func (s *Server) Status() []ProxyStatus { return s.status.snapshot() }
 
-// Run serves gRPC until ctx is done.
+// Run serves gRPC on the plaintext listener and every Endpoint until ctx
+// is done.
 func (s *Server) Run(ctx context.Context) error {
 	lis := s.opts.Listener
 	if lis == nil {
 		var err error
 		if lis, err = net.Listen("tcp", s.opts.Address); err != nil {
+			closeEndpoints(s.opts.Endpoints)
 			return fmt.Errorf("xds: listen: %w", err)
 		}
 	}
-	gs := grpc.NewServer(
-		grpc.MaxConcurrentStreams(1<<20),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
 	srv := serverv3.NewServer(ctx, &nackAwareCache{SnapshotCache: s.cache, status: s.status}, s.callbacks())
-	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, srv)
+	endpoints := append([]Endpoint{{Name: "plaintext", Listener: lis}}, s.opts.Endpoints...)
+	servers := grpcServers(srv, endpoints)
 
 	var wg sync.WaitGroup
 	for range s.opts.Workers {
@@ -127,15 +138,23 @@ func (s *Server) Run(ctx context.Context) error {
 			s.pushLoop(ctx)
 		}()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- gs.Serve(lis) }()
-	s.opts.Logger.Info("serving xDS", "component", "xds", "address", lis.Addr().String())
+	errc := make(chan error, len(servers))
+	for i, ep := range endpoints {
+		go func() { errc <- servers[i].Serve(ep.Listener) }()
+		s.opts.Logger.Info("serving xDS", "component", "xds", "endpoint", ep.Name, "address", ep.Listener.Addr().String())
+	}
 	var err error
+	pending := len(servers)
 	select {
 	case <-ctx.Done():
-		gs.Stop()
-		<-errc
 	case err = <-errc:
+		pending--
+	}
+	for _, gs := range servers {
+		gs.Stop()
+	}
+	for range pending {
+		<-errc
 	}
 	s.queue.close()
 	wg.Wait()
@@ -143,6 +162,35 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("xds: serve: %w", err)
 	}
 	return nil
+}
+
+// grpcServers builds one gRPC server per endpoint, each serving the same
+// ADS and the endpoint's extra services.
+func grpcServers(ads serverv3.Server, endpoints []Endpoint) []*grpc.Server {
+	servers := make([]*grpc.Server, len(endpoints))
+	for i, ep := range endpoints {
+		servers[i] = newGRPCServer(ep.ServerOptions...)
+		discoveryv3.RegisterAggregatedDiscoveryServiceServer(servers[i], ads)
+		if ep.Register != nil {
+			ep.Register(servers[i])
+		}
+	}
+	return servers
+}
+
+func newGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
+	opts := []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(1 << 20),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+	return grpc.NewServer(append(opts, extra...)...)
+}
+
+func closeEndpoints(eps []Endpoint) {
+	for _, ep := range eps {
+		ep.Listener.Close()
+	}
 }
 
 func (s *Server) callbacks() serverv3.Callbacks {

@@ -32,8 +32,9 @@ func TestLayering(t *testing.T) {
 			"k8s.io/client-go", "k8s.io/apimachinery",
 			module + "internal/config", module + "internal/mesh", module + "internal/translate",
 			module + "internal/xds", module + "internal/registry", module + "internal/pilot",
+			module + "internal/ca",
 		}},
-		{module + "internal/proxy/...", []string{module + "internal/mesh", module + "internal/translate", module + "internal/xds"}},
+		{module + "internal/proxy/...", []string{module + "internal/mesh", module + "internal/translate", module + "internal/xds", module + "internal/ca"}},
 		{module + "internal/translate", []string{module + "internal/xds", module + "internal/pilot", "k8s.io/client-go", "os/exec"}},
 		{module + "internal/mesh", []string{module + "internal/xds", module + "internal/translate", "k8s.io/client-go"}},
 	} {

@@ -88,7 +88,7 @@ meshMTLS: {ecdhCurves: [P-256]}
 	md := (&meshv1alpha1.MeshConfig{}).ProtoReflect().Descriptor()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			mc, err := config.DecodeMeshConfig("", []byte(tc.mesh))
+			mc, _, err := config.DecodeMeshConfig("", []byte(tc.mesh))
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}

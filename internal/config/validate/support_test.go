@@ -124,7 +124,7 @@ http:
 }
 
 func TestMeshConfigReportsUnsupportedFields(t *testing.T) {
-	mc, err := config.DecodeMeshConfig("", []byte("defaultConfig:\n  tracing:\n    sampling: 10\n"))
+	mc, _, err := config.DecodeMeshConfig("", []byte("defaultConfig:\n  tracing:\n    sampling: 10\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

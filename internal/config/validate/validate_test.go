@@ -308,11 +308,15 @@ var sprintf = fmt.Sprintf
 // supportedSamples are the samples Lateen enforces completely; add a sample
 // here when the features it uses land.
 var supportedSamples = map[string]bool{
-	"bookinfo-gateway.yaml":                true,
-	"destination-rule-all.yaml":            true,
-	"virtual-service-all-v1.yaml":          true,
-	"virtual-service-reviews-test-v2.yaml": true,
-	"virtual-service-reviews-50-v3.yaml":   true,
+	"httpbin-circuit-breaker.yaml":            true,
+	"bookinfo-gateway.yaml":                   true,
+	"destination-rule-all.yaml":               true,
+	"virtual-service-all-v1.yaml":             true,
+	"virtual-service-reviews-test-v2.yaml":    true,
+	"virtual-service-reviews-50-v3.yaml":      true,
+	"virtual-service-ratings-test-delay.yaml": true,
+	"virtual-service-ratings-test-abort.yaml": true,
+	"httpbin-mirroring.yaml":                  true,
 }
 
 func TestGateRejectsWhatIsNotImplemented(t *testing.T) {

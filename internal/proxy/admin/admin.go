@@ -1,5 +1,5 @@
 // Package admin serves the proxy's Envoy-compatible admin endpoints
-// (/config_dump, /ready, /stats, /clusters, /listeners, /logging,
+// (/config_dump, /ready, /stats, /clusters, /listeners, /certs, /logging,
 // /quitquitquit) and the readiness endpoint (/healthz/ready).
 package admin
 
@@ -33,7 +33,8 @@ type Options struct {
 	Stats        *stats.Store
 	Listeners    func() map[string]string // listener name → bound address
 	Level        *slog.LevelVar
-	Quit         func() // /quitquitquit
+	Quit         func()     // /quitquitquit
+	Certs        CertSource // /certs; nil: no certificates
 	Logger       *slog.Logger
 }
 
@@ -151,6 +152,7 @@ func (s *Server) adminMux() *http.ServeMux {
 		_ = s.opts.Stats.WriteText(w)
 	})
 	mux.HandleFunc("/clusters", s.clusters)
+	mux.HandleFunc("/certs", s.certs)
 	mux.HandleFunc("/listeners", s.listeners)
 	mux.HandleFunc("/logging", s.logging)
 	mux.HandleFunc("/quitquitquit", func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,10 @@
 // Package cluster is the proxy's cluster manager: per configuration it builds
 // a Set of clusters (settings, load balancer over the current endpoints,
 // stats), reusing the connection pool of every cluster whose settings did
-// not change so pools survive configuration swaps.
+// not change so pools survive configuration swaps. What Envoy keeps per
+// host and per cluster across updates — outstanding requests, slow start
+// times, outlier detection state, circuit breaker counts — lives in a
+// per-cluster state shared by the builds of the same cluster name.
 package cluster
 
 import (
@@ -10,15 +13,16 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lateenmesh/lateen/internal/proxy/lb"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
 
-// Upstream is a cluster's connection pool. The next issue replaces the
-// http.Transport-backed one with Envoy-style circuit breaking.
+// Upstream is a cluster's connection pool.
 type Upstream interface {
 	// RoundTrip sends an HTTP request to req.URL.Host.
 	RoundTrip(req *http.Request) (*http.Response, error)
@@ -28,38 +32,147 @@ type Upstream interface {
 	CloseIdle()
 }
 
-// Cluster is one cluster of a built Set. It is immutable.
+// Cluster is one cluster of a built Set. Its configuration and endpoints
+// are immutable; its picker follows outlier ejections.
 type Cluster struct {
 	Config    *resource.Cluster
 	Endpoints []resource.Endpoint // as received (all priorities and health states)
-	Picker    lb.Picker
 	Upstream  Upstream
 	Stats     *Stats
-	active    *atomic.Int64 // in-flight requests, shared across builds
+
+	st      *state
+	hosts   []*lb.Host
+	byAddr  map[string]*hostState
+	origDst lb.Picker // ORIGINAL_DST clusters
+	now     func() time.Time
+
+	mu     sync.Mutex // serializes picker rebuilds
+	picker atomic.Pointer[versionedPicker]
 }
 
-// Acquire reserves a request slot under the cluster's max_requests circuit
-// breaker; it returns false (overflow, UO) when the limit is reached. The
-// caller must Release a granted slot.
+type versionedPicker struct {
+	lb.Picker
+	version uint64
+}
+
+// Pick chooses the upstream endpoint for a request.
+func (c *Cluster) Pick(req *lb.Request) (resource.Endpoint, bool) {
+	if c.origDst != nil {
+		return c.origDst.Pick(req)
+	}
+	c.st.unejectExpired(c.now())
+	return c.currentPicker().Pick(req)
+}
+
+// currentPicker returns the picker for the current ejections, rebuilding it
+// when they changed.
+func (c *Cluster) currentPicker() lb.Picker {
+	v := c.st.version.Load()
+	if p := c.picker.Load(); p != nil && p.version == v {
+		return p.Picker
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.picker.Load(); p != nil && p.version == v {
+		return p.Picker
+	}
+	p, err := c.buildPicker()
+	if err != nil {
+		p = noHost{} // the policy was checked when the cluster was built
+	}
+	c.picker.Store(&versionedPicker{Picker: p, version: v})
+	return p
+}
+
+func (c *Cluster) buildPicker() (lb.Picker, error) {
+	hosts := c.hosts
+	if ejected := c.st.ejectedSet(); len(ejected) > 0 {
+		hosts = make([]*lb.Host, len(c.hosts))
+		for i, h := range c.hosts {
+			hosts[i] = h
+			if ejected[h.Address] {
+				cp := *h
+				cp.Health = resource.HealthUnhealthy // failed outlier check
+				hosts[i] = &cp
+			}
+		}
+	}
+	return lb.New(hosts, lb.Options{Policy: c.Config.LBPolicy, PanicThreshold: c.Config.HealthyPanicThreshold,
+		Config: c.Config.LB, Now: c.now})
+}
+
+type noHost struct{}
+
+func (noHost) Pick(*lb.Request) (resource.Endpoint, bool) { return resource.Endpoint{}, false }
+
+// Acquire takes a slot under the max_requests circuit breaker (requests
+// outstanding to the cluster at once). It returns false on overflow (503
+// UO; Envoy counts it in upstream_rq_pending_overflow); otherwise Release
+// must be called once when the request ends.
 func (c *Cluster) Acquire() bool {
-	n := c.active.Add(1)
-	if limit := c.Config.Limits.MaxRequests; limit > 0 && n > int64(limit) {
-		c.active.Add(-1)
+	limit := c.Config.Limits.MaxRequests
+	n := c.st.requests.Add(1)
+	if n > int64(limit) {
+		c.st.requests.Add(-1)
 		c.Stats.RqPendingOverflow.Inc()
 		return false
 	}
+	c.Stats.breaker(c.Stats.RqOpen, c.Stats.RemainingRq, int(n), limit, c.Config.TrackRemaining)
 	return true
 }
 
 // Release frees a slot granted by Acquire.
-func (c *Cluster) Release() { c.active.Add(-1) }
+func (c *Cluster) Release() {
+	n := c.st.requests.Add(-1)
+	c.Stats.breaker(c.Stats.RqOpen, c.Stats.RemainingRq, int(n), c.Config.Limits.MaxRequests, c.Config.TrackRemaining)
+}
 
-// Pick chooses the upstream endpoint for a request.
-func (c *Cluster) Pick(req *lb.Request) (resource.Endpoint, bool) { return c.Picker.Pick(req) }
+// AcquireRetry takes a slot under the max_retries circuit breaker (retries
+// outstanding at once). It returns false on overflow, counting
+// upstream_rq_retry_overflow (the retry is not made); otherwise
+// ReleaseRetry must be called once when the retried request ends.
+func (c *Cluster) AcquireRetry() bool {
+	limit := c.Config.Limits.MaxRetries
+	n := c.st.retries.Add(1)
+	if n > int64(limit) {
+		c.st.retries.Add(-1)
+		c.Stats.RqRetryOverflow.Inc()
+		return false
+	}
+	c.Stats.breaker(c.Stats.RqRetryOpen, c.Stats.RemainingRetries, int(n), limit, c.Config.TrackRemaining)
+	return true
+}
+
+// ReleaseRetry frees a slot granted by AcquireRetry.
+func (c *Cluster) ReleaseRetry() {
+	n := c.st.retries.Add(-1)
+	c.Stats.breaker(c.Stats.RqRetryOpen, c.Stats.RemainingRetries, int(n), c.Config.Limits.MaxRetries, c.Config.TrackRemaining)
+}
+
+// Begin counts one upstream request to addr as outstanding on the host
+// (LEAST_REQUEST reads it) and in upstream_rq_active; done must be called
+// once when the request, including its response body, ends.
+func (c *Cluster) Begin(addr string) (done func()) {
+	c.Stats.RqActive.Inc()
+	h := c.byAddr[addr]
+	if h != nil {
+		h.active.Add(1)
+	}
+	return func() {
+		c.Stats.RqActive.Dec()
+		if h != nil {
+			h.active.Add(-1)
+		}
+	}
+}
+
+// Ejected reports whether outlier detection has ejected addr.
+func (c *Cluster) Ejected(addr string) bool { return c.st.ejectedSet()[addr] }
 
 // Set is an immutable set of clusters by name.
 type Set struct {
 	clusters map[string]*Cluster
+	states   map[string]*state
 	pools    map[string]*pool
 }
 
@@ -81,58 +194,73 @@ func (s *Set) Names() []string {
 	return out
 }
 
-// Manager builds Sets and owns the pools between builds. Build and Commit
-// must be called from one goroutine (the runtime's Apply).
+// Manager builds Sets and owns the per-cluster state between builds. Build
+// and Commit must be called from one goroutine (the runtime's Apply).
 type Manager struct {
-	stats *stats.Store
-	pools map[string]*pool
+	stats  *stats.Store
+	states map[string]*state
+	pools  map[string]*pool
+	now    func() time.Time
 }
 
 // NewManager returns a manager recording stats in store.
 func NewManager(store *stats.Store) *Manager {
-	return &Manager{stats: store, pools: map[string]*pool{}}
+	return &Manager{stats: store, states: map[string]*state{}, pools: map[string]*pool{}, now: time.Now}
 }
 
-// Build builds the clusters of cfg beside the current ones. Nothing is
-// changed until Commit.
+// Build builds the clusters of cfg beside the current ones. Nothing the
+// current clusters use is changed until Commit (new hosts are added to the
+// shared state; that is harmless).
 func (m *Manager) Build(cfg *resource.Config) (*Set, error) {
-	set := &Set{clusters: make(map[string]*Cluster, len(cfg.Clusters)), pools: map[string]*pool{}}
+	set := &Set{clusters: make(map[string]*Cluster, len(cfg.Clusters)), states: map[string]*state{}, pools: map[string]*pool{}}
+	now := m.now()
 	for name, rc := range cfg.Clusters {
-		eps := cfg.ClusterEndpoints(rc)
-		picker, err := m.picker(rc, eps)
-		if err != nil {
-			return nil, fmt.Errorf("Cluster %q: %w", name, err)
+		st := m.states[name]
+		if st == nil {
+			st = newState(newStats(m.stats, name))
 		}
 		p := m.pools[name]
 		if p == nil || !p.cfg.SameSettings(rc) {
-			p = newPool(rc, newStats(m.stats, name))
+			p = newPool(rc, st.stats)
 		}
-		set.pools[name] = p
-		set.clusters[name] = &Cluster{Config: rc, Endpoints: eps, Picker: picker, Upstream: p, Stats: p.stats, active: &p.active}
+		c, err := m.build(rc, cfg.ClusterEndpoints(rc), st, p, now)
+		if err != nil {
+			return nil, fmt.Errorf("Cluster %q: %w", name, err)
+		}
+		set.clusters[name], set.states[name], set.pools[name] = c, st, p
 	}
 	return set, nil
 }
 
-func (m *Manager) picker(rc *resource.Cluster, eps []resource.Endpoint) (lb.Picker, error) {
+func (m *Manager) build(rc *resource.Cluster, eps []resource.Endpoint, st *state, p *pool, now time.Time) (*Cluster, error) {
+	c := &Cluster{Config: rc, Endpoints: eps, Stats: st.stats, st: st, now: m.now}
+	c.Upstream = &upstream{pool: p, cluster: c}
 	if rc.Type == resource.ClusterOriginalDst {
-		return originalDst{useHeader: rc.OriginalDstUseHeader}, nil
+		c.origDst = originalDst{useHeader: rc.OriginalDstUseHeader}
+		return c, nil
 	}
-	p, err := lb.New(rc.LBPolicy, eps, rc.HealthyPanicThreshold)
+	c.hosts, c.byAddr = st.hostsFor(eps, now)
+	picker, err := c.buildPicker()
 	if err != nil {
 		return nil, fmt.Errorf("lb_policy: %w", err)
 	}
-	return p, nil
+	c.picker.Store(&versionedPicker{Picker: picker, version: st.version.Load()})
+	return c, nil
 }
 
 // Commit makes set the current one: pools of removed or changed clusters
-// close their idle connections (in-flight requests finish on them).
+// close their idle connections (in-flight requests finish on them), and
+// hosts that left a cluster lose their state.
 func (m *Manager) Commit(set *Set) {
 	for name, p := range m.pools {
 		if set.pools[name] != p {
 			p.CloseIdle()
 		}
 	}
-	m.pools = set.pools
+	for name, st := range set.states {
+		st.prune(set.clusters[name].Endpoints)
+	}
+	m.states, m.pools = set.states, set.pools
 }
 
 // Close closes idle connections of every pool.
@@ -140,4 +268,31 @@ func (m *Manager) Close() {
 	for _, p := range m.pools {
 		p.CloseIdle()
 	}
+}
+
+// upstream is a Cluster's Upstream: its pool, reporting TCP connect
+// results to outlier detection.
+type upstream struct {
+	pool    *pool
+	cluster *Cluster
+}
+
+func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) { return u.pool.RoundTrip(req) }
+
+func (u *upstream) CloseIdle() { u.pool.CloseIdle() }
+
+func (u *upstream) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := u.pool.Dial(ctx, addr)
+	switch {
+	case err == ErrOverflow:
+	case err != nil:
+		outcome := ConnectFailed
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			outcome = Timeout
+		}
+		u.cluster.ReportLocal(addr, outcome)
+	default:
+		u.cluster.ReportLocal(addr, ConnectSuccessFinal)
+	}
+	return c, err
 }

@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	nethttp "net/http"
 
 	"github.com/lateenmesh/lateen/internal/proxy/cluster"
@@ -19,6 +20,12 @@ type BuildContext struct {
 	Clusters *cluster.Set
 	Stats    *stats.Store
 	Logger   *slog.Logger
+	// StatPrefix is the connection manager's stat_prefix (filter stats are
+	// http.<stat_prefix>.<filter>.*); set by NewConnManager.
+	StatPrefix string
+	// FilterName is the name the filter has in http_filters: routes key
+	// their typed_per_filter_config by it. Set for each filter built.
+	FilterName string
 }
 
 // Filter wraps the rest of the chain. A filter reads the selected route
@@ -33,11 +40,13 @@ type Filters struct {
 	factories map[string]Factory
 }
 
-// NewFilters returns the registry of implemented filters: the router now;
-// fault and CORS register here in the next issue.
+// NewFilters returns the registry of implemented filters: fault, CORS and
+// the router.
 func NewFilters() *Filters {
 	f := &Filters{factories: map[string]Factory{}}
 	f.Register(RouterTypeURL, newRouterFilter)
+	f.Register(FaultTypeURL, newFaultFilter)
+	f.Register(CorsTypeURL, newCorsFilter)
 	return f
 }
 
@@ -55,6 +64,7 @@ func (f *Filters) chain(cfgs []resource.HTTPFilter, bc BuildContext) (nethttp.Ha
 		if fac == nil {
 			return nil, fmt.Errorf("http_filters[%d]: filter type %q not implemented", i, cfgs[i].TypeURL)
 		}
+		bc.FilterName = cfgs[i].Name
 		filter, err := fac(cfgs[i].Config, bc)
 		if err != nil {
 			return nil, fmt.Errorf("http_filters[%d] (%s): %w", i, cfgs[i].Name, err)
@@ -67,4 +77,10 @@ func (f *Filters) chain(cfgs []resource.HTTPFilter, bc BuildContext) (nethttp.Ha
 func newRouterFilter(_ any, bc BuildContext) (Filter, error) {
 	r := newRouter(bc)
 	return func(nethttp.Handler) nethttp.Handler { return r }, nil
+}
+
+// sample draws whether a request falls in a fraction, as Envoy's runtime
+// featureEnabled does with a FractionalPercent.
+func sample(f resource.Fraction) bool {
+	return f >= resource.Million || (f > 0 && resource.Fraction(rand.Uint32N(uint32(resource.Million))) < f)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	nethttp "net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ func NewConnManager(cfg *resource.HTTPConnectionManager, routes *RouteTable, fil
 	if cfg.RequestTimeout > 0 {
 		return nil, fmt.Errorf("request_timeout: not supported yet by lateen-proxy")
 	}
+	bc.StatPrefix = cfg.StatPrefix
 	chain, err := filters.chain(cfg.Filters, bc)
 	if err != nil {
 		return nil, err
@@ -86,7 +88,9 @@ func (cm *ConnManager) serve(w nethttp.ResponseWriter, r *nethttp.Request, c *do
 
 // prepare normalizes the request as Envoy's connection manager does:
 // absolute-form URIs become origin-form with the URI's authority,
-// x-request-id, x-forwarded-*, x-forwarded-client-cert, path normalization.
+// x-request-id, x-forwarded-*, internal request detection (x-envoy-*
+// control headers of external requests are removed),
+// x-forwarded-client-cert, path normalization.
 func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info) {
 	if r.URL.IsAbs() { // HTTP proxy request: GET http://host/path
 		r.Host = r.URL.Host
@@ -94,13 +98,15 @@ func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info
 		r.RequestURI = r.URL.RequestURI()
 	}
 	info.Authority = strings.ToLower(r.Host)
+	info.GRPC = isGRPC(r)
 	h := r.Header
 	if cm.cfg.GenerateRequestID && h.Get("X-Request-Id") == "" {
 		h.Set("X-Request-Id", newUUID())
 	}
 	info.RequestID = h.Get("X-Request-Id")
+	peer, _, _ := net.SplitHostPort(c.RemoteAddr().String())
 	if cm.cfg.UseRemoteAddress {
-		ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		ip := peer
 		if prior := h.Get("X-Forwarded-For"); prior != "" {
 			ip = prior + "," + ip
 		}
@@ -109,12 +115,46 @@ func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info
 	} else if h.Get("X-Forwarded-Proto") == "" {
 		h.Set("X-Forwarded-Proto", "http")
 	}
+	markInternal(h, info, cm.cfg.UseRemoteAddress, peer)
 	if cm.cfg.ForwardClientCert != "ALWAYS_FORWARD_ONLY" {
 		h.Del("X-Forwarded-Client-Cert") // plaintext downstream: no client certificate
 	}
 	if cm.cfg.NormalizePath || cm.cfg.MergeSlashes {
 		normalizePath(r.URL, cm.cfg.NormalizePath, cm.cfg.MergeSlashes)
 		r.RequestURI = r.URL.RequestURI()
+	}
+}
+
+// internalOnlyHeaders are the x-envoy-* headers Envoy honours only on
+// internal requests and removes from the others.
+var internalOnlyHeaders = []string{
+	"X-Envoy-Retriable-Status-Codes", "X-Envoy-Retriable-Header-Names", "X-Envoy-Retry-On",
+	"X-Envoy-Retry-Grpc-On", "X-Envoy-Max-Retries", "X-Envoy-Upstream-Alt-Stat-Name",
+	"X-Envoy-Upstream-Rq-Timeout-Ms", "X-Envoy-Upstream-Rq-Per-Try-Timeout-Ms",
+	"X-Envoy-Upstream-Rq-Timeout-Alt-Response", "X-Envoy-Expected-Rq-Timeout-Ms", "X-Envoy-Force-Trace",
+	"X-Envoy-Ip-Tags", "X-Envoy-Original-Url", "X-Envoy-Hedge-On-Per-Try-Timeout",
+}
+
+// markInternal applies Envoy's internal request rule: only a connection
+// manager that uses the remote address trusts it, and the request is
+// internal when that address is private, loopback or unique local.
+// Internal requests get x-envoy-internal; the others lose the internal-only
+// headers, and edge requests (remote address used, not internal) get
+// x-envoy-external-address.
+func markInternal(h nethttp.Header, info *Info, useRemote bool, peer string) {
+	h.Del("X-Envoy-Internal")
+	ip, err := netip.ParseAddr(peer)
+	ip = ip.Unmap()
+	info.Internal = useRemote && err == nil && (ip.IsPrivate() || ip.IsLoopback())
+	if info.Internal {
+		h.Set("X-Envoy-Internal", "true")
+		return
+	}
+	for _, name := range internalOnlyHeaders {
+		h.Del(name)
+	}
+	if useRemote && err == nil {
+		h.Set("X-Envoy-External-Address", peer)
 	}
 }
 

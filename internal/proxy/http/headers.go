@@ -6,21 +6,22 @@ import (
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 )
 
-// applyHeaderOps applies one level's header mutations to h.
+// applyHeaderOps applies one level's header mutations to h. Names are
+// canonical already (the decoder made them so), so h is used as a map.
 func applyHeaderOps(h nethttp.Header, remove []string, add []resource.HeaderValue) {
 	for _, name := range remove {
-		h.Del(name)
+		delete(h, name)
 	}
 	for _, hv := range add {
 		switch {
 		case hv.AddIfAbsent:
-			if h.Get(hv.Name) == "" {
-				h.Set(hv.Name, hv.Value)
+			if len(h[hv.Name]) == 0 {
+				h[hv.Name] = []string{hv.Value}
 			}
 		case hv.Append:
-			h.Add(hv.Name, hv.Value)
+			h[hv.Name] = append(h[hv.Name], hv.Value)
 		default:
-			h.Set(hv.Name, hv.Value)
+			h[hv.Name] = []string{hv.Value}
 		}
 	}
 }

@@ -17,26 +17,32 @@ type ResponseFlag uint32
 
 // Response flags (Envoy's short names in String).
 const (
-	FlagNoRoute                 ResponseFlag = 1 << iota // NR
-	FlagNoHealthyUpstream                                // UH
-	FlagUpstreamConnFailure                              // UF
-	FlagUpstreamConnTermination                          // UC
-	FlagUpstreamReset                                    // UR
-	FlagUpstreamTimeout                                  // UT
-	FlagUpstreamOverflow                                 // UO
-	FlagDownstreamTerminated                             // DC
-	FlagNoClusterFound                                   // NC
-	FlagDownstreamProtocolError                          // DPE
+	FlagNoRoute                    ResponseFlag = 1 << iota // NR
+	FlagNoHealthyUpstream                                   // UH
+	FlagUpstreamConnFailure                                 // UF
+	FlagUpstreamConnTermination                             // UC
+	FlagUpstreamReset                                       // UR
+	FlagUpstreamTimeout                                     // UT
+	FlagUpstreamOverflow                                    // UO
+	FlagDownstreamTerminated                                // DC
+	FlagNoClusterFound                                      // NC
+	FlagDownstreamProtocolError                             // DPE
+	FlagDelayInjected                                       // DI
+	FlagFaultInjected                                       // FI
+	FlagUpstreamRetryLimitExceeded                          // URX
+	FlagDurationTimeout                                     // DT
 )
 
+// flagNames lists the flags in Envoy's %RESPONSE_FLAGS% order.
 var flagNames = []struct {
 	f    ResponseFlag
 	name string
 }{
-	{FlagNoRoute, "NR"}, {FlagNoHealthyUpstream, "UH"}, {FlagUpstreamConnFailure, "UF"},
-	{FlagUpstreamConnTermination, "UC"}, {FlagUpstreamReset, "UR"}, {FlagUpstreamTimeout, "UT"},
-	{FlagUpstreamOverflow, "UO"}, {FlagDownstreamTerminated, "DC"}, {FlagNoClusterFound, "NC"},
-	{FlagDownstreamProtocolError, "DPE"},
+	{FlagNoHealthyUpstream, "UH"}, {FlagUpstreamTimeout, "UT"}, {FlagUpstreamReset, "UR"},
+	{FlagUpstreamConnFailure, "UF"}, {FlagUpstreamConnTermination, "UC"}, {FlagUpstreamOverflow, "UO"},
+	{FlagNoRoute, "NR"}, {FlagDelayInjected, "DI"}, {FlagFaultInjected, "FI"},
+	{FlagDownstreamTerminated, "DC"}, {FlagUpstreamRetryLimitExceeded, "URX"},
+	{FlagDownstreamProtocolError, "DPE"}, {FlagDurationTimeout, "DT"}, {FlagNoClusterFound, "NC"},
 }
 
 // String renders flags as %RESPONSE_FLAGS% does ("-" when none).
@@ -75,7 +81,14 @@ type Info struct {
 	BytesReceived   int64
 	BytesSent       int64
 	Duration        time.Duration
-	route           *route
+	// GRPC reports a gRPC request (content-type application/grpc): its
+	// local replies are gRPC trailers-only responses.
+	GRPC bool
+	// Internal reports an internal request (Envoy's rule: the connection
+	// manager uses the remote address and it is a private or loopback
+	// one): x-envoy-* control headers are honoured only then.
+	Internal bool
+	route    *route
 }
 
 type infoKey struct{}

@@ -48,22 +48,32 @@ func matchPath(m *resource.RouteMatch, path string) bool {
 	}
 }
 
+// matchHeaders applies header matchers with Envoy's semantics: a missing
+// header fails a matcher (inverted or not) unless it is a present_match
+// that wants it absent, or treat_missing_header_as_empty makes it "".
+// Multiple values are matched joined with ",".
 func matchHeaders(hms []resource.HeaderMatcher, r *nethttp.Request) bool {
 	for i := range hms {
-		hm := &hms[i]
-		values, present := headerValues(r, hm.Name)
-		var ok bool
-		if hm.String == nil {
-			ok = present == hm.Present
-		} else {
-			// Envoy matches multiple values joined with ",".
-			ok = present && matchString(hm.String, strings.Join(values, ","))
-		}
-		if ok == hm.Invert {
+		if !matchHeader(&hms[i], r) {
 			return false
 		}
 	}
 	return true
+}
+
+func matchHeader(hm *resource.HeaderMatcher, r *nethttp.Request) bool {
+	values, present := headerValues(r, hm.Name)
+	if !present && !hm.TreatMissingAsEmpty {
+		wantAbsent := hm.String == nil && (hm.Present == hm.Invert)
+		return wantAbsent
+	}
+	var ok bool
+	if hm.String == nil {
+		ok = hm.Present
+	} else {
+		ok = matchString(hm.String, strings.Join(values, ","))
+	}
+	return ok != hm.Invert
 }
 
 // headerValues handles the pseudo-headers Envoy exposes to matchers.

@@ -4,56 +4,60 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	nethttp "net/http"
 	"net/http/httputil"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lateenmesh/lateen/internal/proxy/cluster"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
+	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
 
-// defaultRouteTimeout is Envoy's route timeout when none is configured.
-const defaultRouteTimeout = 15 * time.Second
-
-const (
-	bodyConnFailure = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
-	bodyConnTerm    = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
-	bodyOverflow    = "upstream connect error or disconnect/reset before headers. reset reason: overflow"
-)
+const bodyOverflow = "upstream connect error or disconnect/reset before headers. reset reason: overflow"
 
 // router is the terminal filter: it answers direct responses and redirects
 // and forwards everything else to the route's cluster.
 type router struct {
 	clusters *cluster.Set
+	stats    *stats.Store
 	proxy    *httputil.ReverseProxy
+	mirrors  chan struct{} // bounds the shadow requests in flight
+	cstats   sync.Map      // cluster name -> *routerStats
 }
 
 // forward is one forwarded request's state, kept in its context.
 type forward struct {
 	info      *Info
 	cluster   *cluster.Cluster
+	stats     *routerStats
 	action    *resource.RouteAction
-	retry     *resource.RetryPolicy
+	retry     *resource.RetryPolicy // effective policy (request headers applied)
+	retryOpts retryOptions
 	headers   []*resource.HeaderOps
 	attempt   int
 	origDst   string
 	includeAC bool
 	failure   ResponseFlag
+	timeouts  timeouts
 	timer     *time.Timer
-	timedOut  bool
+	timerDone bool // the route timeout no longer applies
+	cancel    context.CancelFunc
 	mu        sync.Mutex
+	timedOut  bool // the route timeout fired
+	expired   bool // max_stream_duration was reached
 	start     time.Time
+	tried     []resource.Endpoint
+	excluded  map[uint32]bool // priorities left out by previous_priorities
+	releases  []func()        // retry budget slots to release at the end
+	mirror    *mirrorTee
 }
 
 type forwardKey struct{}
 
 func newRouter(bc BuildContext) *router {
-	rt := &router{clusters: bc.Clusters}
+	rt := &router{clusters: bc.Clusters, stats: bc.Stats, mirrors: make(chan struct{}, maxMirrorsInFlight)}
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rewrite,
 		Transport:      rt,
@@ -78,7 +82,7 @@ func (rt *router) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	case route.cfg.Redirect != nil:
 		applyResponseOps(w.Header(), headerLevels(route, nil))
 		w.Header().Set("Location", redirectURL(r, route))
-		w.WriteHeader(route.cfg.Redirect.Code)
+		localReply(w, info, route.cfg.Redirect.Code, 0, "")
 		return
 	}
 	rt.forward(w, r, info, route)
@@ -106,11 +110,38 @@ func (rt *router) forward(w nethttp.ResponseWriter, r *nethttp.Request, info *In
 		return
 	}
 	defer cl.Release()
-	f := &forward{info: info, cluster: cl, action: action, headers: headerLevels(route, wc),
-		retry: action.RetryPolicy, includeAC: route.vhost.cfg.IncludeRequestAttemptCount, start: time.Now()}
-	if f.retry == nil {
-		f.retry = route.vhost.cfg.RetryPolicy
+	f := rt.newForward(r, info, route, wc, cl)
+	defer f.release()
+	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), forwardKey{}, f))
+	defer cancel()
+	f.cancel = cancel
+	if d := f.timeouts.stream; d > 0 {
+		t := time.AfterFunc(d, func() { f.expire(&f.expired) })
+		defer t.Stop()
 	}
+	if f.retry != nil && f.retry.NumRetries > 0 {
+		makeReplayable(r)
+	}
+	f.armTimeout(r)
+	defer f.stopTimeout()
+	defer f.finishMirror()
+	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// newForward prepares a request for its cluster: retry policy and timeouts
+// (both read, and remove, their x-envoy-* request headers), header
+// operations, path and host rewrites.
+func (rt *router) newForward(r *nethttp.Request, info *Info, route *route, wc *resource.WeightedCluster, cl *cluster.Cluster) *forward {
+	action := route.cfg.Action
+	f := &forward{info: info, cluster: cl, stats: rt.clusterStats(cl.Config.Name), action: action,
+		headers: headerLevels(route, wc), includeAC: route.vhost.cfg.IncludeRequestAttemptCount, start: time.Now()}
+	policy := action.RetryPolicy
+	if policy == nil {
+		policy = route.vhost.cfg.RetryPolicy
+	}
+	f.retry, f.retryOpts = retryFromRequest(r.Header, policy)
+	f.timeouts = computeTimeouts(r, action, f.retry, info.GRPC)
+	f.retry = withPerTryTimeout(f.retry, f.timeouts.perTry)
 	if c, ok := r.Context().Value(connKey{}).(*downstreamConn); ok {
 		f.origDst = c.LocalAddr().String()
 	}
@@ -119,27 +150,25 @@ func (rt *router) forward(w nethttp.ResponseWriter, r *nethttp.Request, info *In
 	if action.HostRewrite != "" {
 		r.Host = action.HostRewrite
 	}
-	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), forwardKey{}, f))
-	defer cancel()
-	if t := routeTimeout(action); t > 0 {
-		f.timer = time.AfterFunc(t, func() { f.mu.Lock(); f.timedOut = true; f.mu.Unlock(); cancel() })
-		defer f.timer.Stop()
+	if wc != nil && wc.HostRewrite != "" {
+		r.Host = wc.HostRewrite // the weighted cluster's rewrite wins, as in Envoy
 	}
-	if f.retry != nil && f.retry.NumRetries > 0 {
-		makeReplayable(r)
-	}
-	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	return f
 }
 
-func routeTimeout(a *resource.RouteAction) time.Duration {
-	t := defaultRouteTimeout
-	if a.TimeoutSet {
-		t = a.Timeout
+// release frees the retry budget slots the request took.
+func (f *forward) release() {
+	for _, fn := range f.releases {
+		fn()
 	}
-	if a.MaxStreamDuration > 0 && (t == 0 || a.MaxStreamDuration < t) {
-		t = a.MaxStreamDuration
-	}
-	return t
+}
+
+// expire records which timer fired and cancels the upstream request.
+func (f *forward) expire(which *bool) {
+	f.mu.Lock()
+	*which = true
+	f.mu.Unlock()
+	f.cancel()
 }
 
 // upgradeAllowed checks an HTTP/1.1 Upgrade against the connection
@@ -184,58 +213,6 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.Out.Host = pr.In.Host
 	pr.Out.URL.Scheme = "http"
-}
-
-// rewritePath applies prefix_rewrite and regex_rewrite.
-func rewritePath(r *nethttp.Request, route *route) {
-	a := route.cfg.Action
-	if a.PrefixRewrite == "" && a.RegexRewrite == nil {
-		return
-	}
-	p := r.URL.EscapedPath()
-	switch {
-	case a.RegexRewrite != nil:
-		p = a.RegexRewrite.Pattern.ReplaceAllString(p, a.RegexRewrite.Substitution)
-	case route.cfg.Match.Kind == resource.PathPrefix || route.cfg.Match.Kind == resource.PathSeparatedPrefix ||
-		route.cfg.Match.Kind == resource.PathExact:
-		p = a.PrefixRewrite + p[min(len(route.cfg.Match.Path), len(p)):]
-	}
-	if u, err := url.PathUnescape(p); err == nil {
-		r.URL.Path, r.URL.RawPath = u, p
-	}
-}
-
-func redirectURL(r *nethttp.Request, route *route) string {
-	rd := route.cfg.Redirect
-	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	if rd.Scheme != "" {
-		u.Scheme = rd.Scheme
-	}
-	if rd.Host != "" {
-		u.Host = rd.Host
-	}
-	if rd.Port != 0 {
-		host, _, err := net.SplitHostPort(u.Host)
-		if err != nil {
-			host = u.Host
-		}
-		u.Host = net.JoinHostPort(host, strconv.Itoa(int(rd.Port)))
-	}
-	switch {
-	case rd.Path != "":
-		path, query, hasQuery := strings.Cut(rd.Path, "?")
-		u.Path, u.RawPath = path, ""
-		if hasQuery {
-			u.RawQuery = query
-		}
-	case rd.PrefixSet:
-		p := r.URL.Path
-		u.Path, u.RawPath = rd.Prefix+p[min(len(route.cfg.Match.Path), len(p)):], ""
-	}
-	if rd.StripQuery {
-		u.RawQuery = ""
-	}
-	return u.String()
 }
 
 // bufferPool recycles ReverseProxy's copy buffers.

@@ -95,13 +95,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.once.Do(func() { close(s.done) })
+	// Shutdown marks the server as closing before it closes the listener
+	// (which closes done), so Serve returns ErrServerClosed, not the
+	// listener's ErrClosed.
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
 	defer cancel()
 	if err := s.srv.Shutdown(sctx); err != nil {
 		_ = s.srv.Close()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, nethttp.ErrServerClosed) {
+	s.once.Do(func() { close(s.done) })
+	if err := <-errc; err != nil && !errors.Is(err, nethttp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil

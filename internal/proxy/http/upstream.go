@@ -5,15 +5,16 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	nethttp "net/http"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/proxy/cluster"
 	"github.com/lateenmesh/lateen/internal/proxy/lb"
+	"github.com/lateenmesh/lateen/internal/proxy/resource"
 )
 
 // maxReplayBody is the largest request body buffered so that it can be
@@ -22,22 +23,31 @@ import (
 const maxReplayBody = 64 << 10
 
 // RoundTrip sends one forwarded request, retrying per the route's retry
-// policy. It is the ReverseProxy's transport.
+// policy. It is the ReverseProxy's transport. The first attempt starts the
+// request's mirrors.
 func (rt *router) RoundTrip(out *nethttp.Request) (*nethttp.Response, error) {
 	f := out.Context().Value(forwardKey{}).(*forward)
-	var tried []string
+	if f.attempt == 0 {
+		rt.startMirrors(out, f)
+	}
 	for {
 		f.attempt++
-		ep, ok := f.cluster.Pick(&lb.Request{HTTP: out, OriginalDst: f.origDst, Exclude: tried})
+		ep, ok := f.pick(out)
 		if !ok {
 			f.cluster.Stats.NoHealthyUpstream.Inc()
 			f.failure = FlagNoHealthyUpstream
 			return nil, errNoHealthyUpstream
 		}
-		tried = append(tried, ep.Address)
+		f.tried = append(f.tried, ep)
 		f.info.UpstreamHost, f.info.Attempts = ep.Address, f.attempt
 		resp, err := rt.attempt(out, f, ep.Address)
+		if f.failure == FlagUpstreamTimeout {
+			f.stats.perTryTimeout.Inc()
+		}
 		if !f.shouldRetry(out, resp, err) {
+			if err == nil && f.attempt > 1 && f.info.Flags&FlagUpstreamRetryLimitExceeded == 0 {
+				f.stats.retrySuccess.Inc()
+			}
 			return resp, err
 		}
 		if resp != nil {
@@ -45,13 +55,42 @@ func (rt *router) RoundTrip(out *nethttp.Request) (*nethttp.Response, error) {
 			resp.Body.Close()
 		}
 		f.cluster.Stats.RqRetry.Inc()
-		if !backoff(out.Context(), f.attempt) {
+		f.failure = 0
+		if !f.backoff(out.Context(), f.attempt) {
 			return nil, out.Context().Err()
 		}
 		out.Body, _ = out.GetBody()
 	}
 }
 
+// lbRequest is what the load balancer sees of an attempt: with the
+// previous_hosts retry predicate, the hosts already tried are excluded.
+func (f *forward) lbRequest(out *nethttp.Request) *lb.Request {
+	req := f.withHash(&lb.Request{HTTP: out, OriginalDst: f.origDst}, out)
+	if f.retry != nil && len(f.retry.RetryHostPredicates) > 0 {
+		for _, ep := range f.tried {
+			req.Exclude = append(req.Exclude, ep.Address)
+		}
+	}
+	return req
+}
+
+// pick chooses the attempt's endpoint: the cluster's load balancer, or,
+// once previous_priorities excludes the priorities tried, the healthy
+// endpoints of the first priority left.
+func (f *forward) pick(out *nethttp.Request) (resource.Endpoint, bool) {
+	req := f.lbRequest(out)
+	if eps := f.priorityEndpoints(); len(eps) > 0 {
+		return pickRandom(eps, req.Exclude), true
+	}
+	return f.cluster.Pick(req)
+}
+
+// attempt makes one upstream request to addr: it counts the request as
+// outstanding on the host, reports the outcome to outlier detection (a
+// response code, or a local connect failure, reset or timeout; circuit
+// breaker overflows and abandoned requests report nothing) and sets the
+// cookies of cookie hash policies with a ttl.
 func (rt *router) attempt(out *nethttp.Request, f *forward, addr string) (*nethttp.Response, error) {
 	out.URL.Host = addr
 	if f.includeAC {
@@ -62,27 +101,51 @@ func (rt *router) attempt(out *nethttp.Request, f *forward, addr string) (*netht
 		ctx, c := context.WithTimeout(out.Context(), f.retry.PerTryTimeout)
 		req, cancel = out.WithContext(ctx), c
 	}
-	f.cluster.Stats.RqTotal.Inc()
-	resp, err := f.cluster.Upstream.RoundTrip(req)
-	switch {
-	case err != nil:
-		f.failure = classify(err, req.Context())
+	done := f.cluster.Begin(addr)
+	end := sync.OnceFunc(func() {
+		done()
 		if cancel != nil {
 			cancel()
 		}
-	case cancel != nil:
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	})
+	f.cluster.Stats.RqTotal.Inc()
+	resp, err := f.cluster.Upstream.RoundTrip(req)
+	if err != nil {
+		f.failure = classify(err, req.Context())
+		end()
+		if out.Context().Err() == nil {
+			if o, ok := outlierOutcomes[f.failure]; ok {
+				f.cluster.ReportLocal(addr, o)
+			}
+		}
+		return nil, err
 	}
-	if resp != nil {
-		f.cluster.Stats.RqCodes.Record(resp.StatusCode)
+	f.cluster.ReportLocal(addr, cluster.ConnectSuccess)
+	f.cluster.ReportResponse(addr, resp.StatusCode)
+	if resp.StatusCode == nethttp.StatusSwitchingProtocols {
+		end() // the upgraded connection leaves the pool; its body must stay an io.ReadWriteCloser
+	} else {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: context.CancelFunc(end)}
 	}
-	return resp, err
+	f.cluster.Stats.RqCodes.Record(resp.StatusCode)
+	f.setHashCookies(out, resp)
+	return resp, nil
+}
+
+// outlierOutcomes map local failures to what outlier detection counts.
+var outlierOutcomes = map[ResponseFlag]cluster.Outcome{
+	FlagUpstreamConnFailure:     cluster.ConnectFailed,
+	FlagUpstreamConnTermination: cluster.ConnectFailed,
+	FlagUpstreamReset:           cluster.ConnectFailed,
+	FlagUpstreamTimeout:         cluster.Timeout,
 }
 
 // classify maps an upstream error before response headers to a flag.
 func classify(err error, ctx context.Context) ResponseFlag {
 	var op *net.OpError
 	switch {
+	case errors.Is(err, cluster.ErrOverflow):
+		return FlagUpstreamOverflow
 	case errors.As(err, &op) && op.Op == "dial":
 		return FlagUpstreamConnFailure
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -91,71 +154,6 @@ func classify(err error, ctx context.Context) ResponseFlag {
 		return FlagUpstreamReset
 	}
 	return FlagUpstreamConnTermination
-}
-
-// shouldRetry applies the retry policy's retry_on conditions.
-func (f *forward) shouldRetry(out *nethttp.Request, resp *nethttp.Response, err error) bool {
-	rp := f.retry
-	if rp == nil || f.attempt > int(rp.NumRetries) || out.Context().Err() != nil {
-		return false
-	}
-	if out.Body != nil && out.Body != nethttp.NoBody && out.GetBody == nil {
-		return false // streamed body: cannot replay
-	}
-	if f.cluster.Config.Limits.MaxRetries > 0 && f.attempt > int(f.cluster.Config.Limits.MaxRetries) {
-		return false
-	}
-	for _, on := range rp.RetryOn {
-		if retryOn(on, resp, err, f.failure, rp.RetriableStatusCodes) {
-			return true
-		}
-	}
-	return false
-}
-
-var grpcRetryStatus = map[string]string{"cancelled": "1", "deadline-exceeded": "4", "resource-exhausted": "8", "unavailable": "14"}
-
-func retryOn(on string, resp *nethttp.Response, err error, flag ResponseFlag, codes []uint32) bool {
-	if err != nil {
-		switch on {
-		case "5xx", "gateway-error", "reset":
-			return true
-		case "connect-failure":
-			return flag == FlagUpstreamConnFailure
-		case "refused-stream":
-			return flag == FlagUpstreamReset
-		}
-		return false
-	}
-	code := resp.StatusCode
-	switch on {
-	case "5xx":
-		return code >= 500
-	case "gateway-error":
-		return code == 502 || code == 503 || code == 504
-	case "retriable-4xx":
-		return code == 409
-	case "retriable-status-codes":
-		return slices.Contains(codes, uint32(code))
-	}
-	if want, ok := grpcRetryStatus[on]; ok {
-		return resp.Header.Get("Grpc-Status") == want
-	}
-	return false
-}
-
-// backoff waits Envoy's default jittered exponential backoff (25ms base,
-// 250ms max) or until ctx ends.
-func backoff(ctx context.Context, attempt int) bool {
-	limit := min(25*time.Millisecond<<(attempt-1), 250*time.Millisecond)
-	t := time.NewTimer(rand.N(limit) + time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // makeReplayable buffers a small request body so that it can be retried.
@@ -192,9 +190,7 @@ func (b *cancelBody) Close() error {
 func (rt *router) modifyResponse(resp *nethttp.Response) error {
 	f := resp.Request.Context().Value(forwardKey{}).(*forward)
 	if resp.StatusCode == nethttp.StatusSwitchingProtocols {
-		if f.timer != nil {
-			f.timer.Stop()
-		}
+		f.stopTimeout()
 		f.info.ResponseCode = resp.StatusCode
 	}
 	resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(f.start).Milliseconds(), 10))
@@ -202,28 +198,41 @@ func (rt *router) modifyResponse(resp *nethttp.Response) error {
 	return nil
 }
 
-// errorHandler renders failures before response headers as Envoy does.
+// resetReasons name a failure in Envoy's local reply body.
+var resetReasons = map[ResponseFlag]string{
+	FlagUpstreamConnFailure:     "connection failure",
+	FlagUpstreamConnTermination: "connection termination",
+	FlagUpstreamOverflow:        "overflow",
+	FlagUpstreamReset:           "remote refused stream reset",
+}
+
+// errorHandler renders failures before response headers as Envoy does
+// (as gRPC trailers-only responses for gRPC requests).
 func (rt *router) errorHandler(w nethttp.ResponseWriter, r *nethttp.Request, err error) {
 	f := r.Context().Value(forwardKey{}).(*forward)
 	f.mu.Lock()
-	timedOut := f.timedOut
+	timedOut, expired := f.timedOut, f.expired
 	f.mu.Unlock()
 	switch {
+	case expired:
+		code := uint32(grpcDeadlineExceeded)
+		localReplyGRPC(w, f.info, nethttp.StatusRequestTimeout, FlagDurationTimeout, "downstream duration timeout", &code)
 	case timedOut || f.failure == FlagUpstreamTimeout:
-		f.cluster.Stats.RqTimeout.Inc()
+		if timedOut {
+			f.cluster.Stats.RqTimeout.Inc()
+		}
 		localReply(w, f.info, nethttp.StatusGatewayTimeout, FlagUpstreamTimeout, "upstream request timeout")
 	case errors.Is(err, errNoHealthyUpstream):
 		localReply(w, f.info, nethttp.StatusServiceUnavailable, FlagNoHealthyUpstream, "no healthy upstream")
 	case r.Context().Err() != nil:
 		f.info.Flags |= FlagDownstreamTerminated
 		f.info.ResponseCode = 499 // client went away; nothing is written
-	case f.failure == FlagUpstreamConnFailure:
-		localReply(w, f.info, nethttp.StatusServiceUnavailable, FlagUpstreamConnFailure, bodyConnFailure)
 	default:
 		flag := f.failure
-		if flag == 0 {
+		if resetReasons[flag] == "" {
 			flag = FlagUpstreamConnTermination
 		}
-		localReply(w, f.info, nethttp.StatusServiceUnavailable, flag, bodyConnTerm)
+		body := "upstream connect error or disconnect/reset before headers. reset reason: " + resetReasons[flag]
+		localReply(w, f.info, nethttp.StatusServiceUnavailable, flag, body)
 	}
 }

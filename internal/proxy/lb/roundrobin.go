@@ -1,8 +1,6 @@
 package lb
 
 import (
-	"math/rand/v2"
-	"slices"
 	"sync/atomic"
 
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
@@ -15,26 +13,28 @@ const maxSchedule = 4096
 // roundRobin is weighted round robin over a precomputed, smoothly
 // interleaved schedule, so Pick is one atomic add.
 type roundRobin struct {
-	endpoints []resource.Endpoint
-	schedule  []uint32 // indices into endpoints
-	next      atomic.Uint64
+	hosts    []*Host
+	schedule []uint32 // indices into hosts
+	next     atomic.Uint64
 }
 
 var _ Picker = (*roundRobin)(nil)
 
-func newRoundRobin(eps []resource.Endpoint) Picker {
-	rr := &roundRobin{endpoints: eps, schedule: schedule(eps)}
-	rr.next.Store(rand.Uint64N(uint64(len(rr.schedule)))) // spread proxies' first picks
-	return rr
+func newRoundRobin(hosts []*Host, opts *Options) Picker {
+	rr := &roundRobin{hosts: hosts, schedule: schedule(hosts)}
+	rr.next.Store(randN(uint64(len(rr.schedule)))) // spread proxies' first picks
+	return withSlowStart(rr, hosts, opts, baseWeight)
 }
 
-// schedule builds a smooth weighted round robin sequence (each endpoint
+func baseWeight(h *Host) float64 { return float64(max(h.Weight, 1)) }
+
+// schedule builds a smooth weighted round robin sequence (each host
 // appears weight times, interleaved).
-func schedule(eps []resource.Endpoint) []uint32 {
-	weights := make([]int, len(eps))
+func schedule(hosts []*Host) []uint32 {
+	weights := make([]int, len(hosts))
 	total := 0
-	for i, e := range eps {
-		weights[i] = int(max(e.Weight, 1))
+	for i, h := range hosts {
+		weights[i] = int(max(h.Weight, 1))
 		total += weights[i]
 	}
 	if total > maxSchedule {
@@ -45,7 +45,7 @@ func schedule(eps []resource.Endpoint) []uint32 {
 		}
 		total = scaled
 	}
-	current := make([]int, len(eps))
+	current := make([]int, len(hosts))
 	out := make([]uint32, 0, total)
 	for range total {
 		best := 0
@@ -61,14 +61,17 @@ func schedule(eps []resource.Endpoint) []uint32 {
 	return out
 }
 
-// Pick returns the next endpoint not in req.Exclude (when possible).
-func (rr *roundRobin) Pick(req *Request) (resource.Endpoint, bool) {
+// Pick returns the next host of the schedule.
+func (rr *roundRobin) Pick(*Request) (resource.Endpoint, bool) {
 	n := uint64(len(rr.schedule))
-	for range min(len(rr.schedule), 2*len(rr.endpoints)+1) {
-		ep := rr.endpoints[rr.schedule[(rr.next.Add(1)-1)%n]]
-		if req == nil || !slices.Contains(req.Exclude, ep.Address) {
-			return ep, true
-		}
-	}
-	return rr.endpoints[rr.schedule[(rr.next.Add(1)-1)%n]], true
+	return rr.hosts[rr.schedule[(rr.next.Add(1)-1)%n]].Endpoint, true
+}
+
+// random picks a host uniformly, ignoring weights (Envoy's RANDOM).
+type random struct{ hosts []*Host }
+
+func newRandom(hosts []*Host, _ *Options) Picker { return random{hosts: hosts} }
+
+func (r random) Pick(*Request) (resource.Endpoint, bool) {
+	return r.hosts[randN(uint64(len(r.hosts)))].Endpoint, true
 }

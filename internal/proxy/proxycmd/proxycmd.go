@@ -9,14 +9,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"strings"
 
 	"github.com/lateenmesh/lateen/internal/proxy"
+	"github.com/lateenmesh/lateen/internal/proxy/capture"
 )
 
 // Subcommands run instead of the proxy when named as the first argument
 // (e.g. "lateen-proxy iptables" in the capture issue).
-var subcommands = map[string]func(ctx context.Context, args []string, stderr io.Writer) error{}
+var subcommands = map[string]func(ctx context.Context, args []string, stderr io.Writer) error{
+	"iptables": func(ctx context.Context, args []string, stderr io.Writer) error {
+		return capture.Main(ctx, args, os.Stdout, stderr) // --dry-run prints the rules on stdout
+	},
+}
 
 // Main parses args (without the program name) and runs the proxy until ctx
 // is done.
@@ -55,9 +62,20 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	fs.StringVar(&o.WildcardAddress, "wildcard-address", "", "address to bind 0.0.0.0 listeners on (default --ip)")
 	fs.StringVar(&o.AdminAddress, "admin-address", "", "admin address (default <ip>:15000)")
 	fs.StringVar(&o.ReadyAddress, "ready-address", "", "readiness address (default <ip>:15021)")
+	fs.StringVar(&o.CAAddress, "ca-address", "", "pilot's CA (host:port, e.g. 127.0.0.1:15012); empty: no workload certificate")
+	fs.StringVar(&o.RootCertFile, "root-cert", "", "PEM root certificate(s) that verify pilot (CA and xDS over TLS)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "bootstrap token file, sent to the CA as a bearer token")
+	fs.StringVar(&o.KeyAlgorithm, "key-algorithm", "ECDSA", "workload key: ECDSA (P-256) or RSA (2048)")
+	fs.DurationVar(&o.CertTTL, "cert-ttl", 0, "workload certificate lifetime to ask for (0: the CA's default, 24h)")
+	fs.StringVar(&o.TrustDomain, "trust-domain", "", "trust domain; when set, the CSR names the workload identity")
+	fs.BoolVar(&o.XDSTLS, "xds-tls", false, "connect to xDS over TLS (default: true when the xDS port is 15012)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if !flagSet(fs, "xds-tls") {
+		_, port, _ := net.SplitHostPort(o.XDSAddress)
+		o.XDSTLS = port == "15012"
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -73,6 +91,12 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.LogLevel})).
 		With("program", "lateen-proxy", "workload", o.WorkloadName)
 	return o, nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func parseLabels(s string) (map[string]string, error) {

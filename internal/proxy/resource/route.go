@@ -83,6 +83,9 @@ type HeaderMatcher struct {
 	Present bool   // present_match (true) when String is nil
 	String  *StringMatcher
 	Invert  bool
+	// TreatMissingAsEmpty matches a missing header as the empty string
+	// (treat_missing_header_as_empty) instead of failing the matcher.
+	TreatMissingAsEmpty bool
 }
 
 // QueryMatcher is a route query parameter condition.
@@ -94,14 +97,15 @@ type QueryMatcher struct {
 
 // HeaderValue is one header to add.
 type HeaderValue struct {
-	Name   string
+	Name   string // canonical MIME form (as net/http keys headers)
 	Value  string
 	Append bool // append to existing values instead of overwriting
 	// AddIfAbsent only adds the header when it is not already present.
 	AddIfAbsent bool
 }
 
-// HeaderOps are header mutations at one level (vhost, route, weighted cluster).
+// HeaderOps are header mutations at one level (vhost, route, weighted
+// cluster). Header names are in canonical MIME form.
 type HeaderOps struct {
 	RequestAdd     []HeaderValue
 	RequestRemove  []string
@@ -129,6 +133,14 @@ type RouteAction struct {
 	HashPolicies      []HashPolicy
 	MaxStreamDuration time.Duration
 	UpgradeTypes      []UpgradeConfig
+	// MaxGRPCTimeout (max_grpc_timeout), when set, makes gRPC requests use
+	// their grpc-timeout header (none: no timeout) instead of Timeout,
+	// capped at its value (0: no cap).
+	MaxGRPCTimeout *time.Duration
+	// GRPCTimeoutHeaderMax (max_stream_duration.grpc_timeout_header_max),
+	// when set, makes a gRPC request's grpc-timeout its maximum stream
+	// duration, capped at its value (0: no cap).
+	GRPCTimeoutHeaderMax *time.Duration
 }
 
 // Clusters returns the cluster names a route action references.
@@ -145,9 +157,10 @@ func (a *RouteAction) Clusters() []string {
 
 // WeightedCluster is one target of weighted_clusters (also used by TCPProxy).
 type WeightedCluster struct {
-	Name    string
-	Weight  uint32
-	Headers HeaderOps
+	Name        string
+	Weight      uint32
+	Headers     HeaderOps
+	HostRewrite string // host_rewrite_literal
 }
 
 // RegexRewrite rewrites the path with a regex substitution.
@@ -164,12 +177,29 @@ type RetryPolicy struct {
 	RetriableStatusCodes     []uint32
 	HostSelectionMaxAttempts int64
 	RetryHostPredicates      []string
+	// BackOffBase and BackOffMax are retry_back_off (Envoy's defaults, 25ms
+	// and 10 times the base, when unset).
+	BackOffBase time.Duration
+	BackOffMax  time.Duration
+	// PreviousPriorities is the update_frequency of the
+	// envoy.retry_priorities.previous_priorities retry priority (0: none).
+	PreviousPriorities int
 }
+
+// Fraction is an envoy.type.v3.FractionalPercent scaled to parts per
+// million.
+type Fraction uint32
+
+// Million is the denominator of a Fraction (100%).
+const Million Fraction = 1_000_000
 
 // MirrorPolicy shadows requests to another cluster.
 type MirrorPolicy struct {
-	Cluster string
-	Percent float64 // 0..100; 100 when unset
+	Cluster  string
+	Fraction Fraction // share of requests mirrored; Million when unset
+	// KeepHost leaves the authority alone (disable_shadow_host_suffix_append)
+	// instead of appending "-shadow" to its host.
+	KeepHost bool
 }
 
 // HashPolicy is one consistent-hash input.
@@ -178,9 +208,12 @@ type HashPolicy struct {
 	Cookie     string
 	CookieTTL  time.Duration
 	CookiePath string
-	SourceIP   bool
-	QueryParam string
-	Terminal   bool
+	// CookieGenerate: the ttl is set, so a missing cookie is generated (a
+	// session cookie when CookieTTL is 0).
+	CookieGenerate bool
+	SourceIP       bool
+	QueryParam     string
+	Terminal       bool
 }
 
 // Redirect answers with a 3xx redirect.

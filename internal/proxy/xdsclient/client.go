@@ -6,6 +6,7 @@ package xdsclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
@@ -36,9 +38,12 @@ type Options struct {
 	Applier     Applier
 	Decoders    *Decoders // nil: NewDecoders()
 	Logger      *slog.Logger
-	DialOptions []grpc.DialOption // nil: plaintext
-	BackoffMin  time.Duration     // default 100ms
-	BackoffMax  time.Duration     // default 10s
+	DialOptions []grpc.DialOption // nil: TLS when set, else plaintext
+	// TLS, when set (and DialOptions is nil), dials the ADS server over
+	// TLS with this configuration (pilot's 15012).
+	TLS        *tls.Config
+	BackoffMin time.Duration // default 100ms
+	BackoffMax time.Duration // default 10s
 }
 
 // Client is an ADS client.
@@ -61,7 +66,11 @@ func New(opts Options) (*Client, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.DialOptions == nil {
-		opts.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		creds := insecure.NewCredentials()
+		if opts.TLS != nil {
+			creds = credentials.NewTLS(opts.TLS)
+		}
+		opts.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(creds)}
 	}
 	if opts.BackoffMin <= 0 {
 		opts.BackoffMin = 100 * time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/google/go-cmp/cmp"
@@ -158,10 +159,10 @@ func TestNACKNamesResourceAndFieldAndKeepsLastGood(t *testing.T) {
 			name: "contract field not enforced yet",
 			cluster: func() *clusterv3.Cluster {
 				c := proxytest.EDSCluster("c1")
-				c.OutlierDetection = &clusterv3.OutlierDetection{}
+				c.TransportSocket = &corev3.TransportSocket{Name: "envoy.transport_sockets.tls"}
 				return c
 			},
-			detail: `Cluster "c1": outlier_detection: not supported yet by lateen-proxy`,
+			detail: `Cluster "c1": transport_socket: not supported yet by lateen-proxy`,
 		},
 		{
 			name: "unknown discovery type",
@@ -177,10 +178,10 @@ func TestNACKNamesResourceAndFieldAndKeepsLastGood(t *testing.T) {
 			name: "unsupported lb policy",
 			cluster: func() *clusterv3.Cluster {
 				c := proxytest.EDSCluster("c1")
-				c.LbPolicy = clusterv3.Cluster_MAGLEV
+				c.LbPolicy = clusterv3.Cluster_LOAD_BALANCING_POLICY_CONFIG
 				return c
 			},
-			detail: `Cluster "c1": lb_policy: MAGLEV not supported by lateen-proxy`,
+			detail: `Cluster "c1": lb_policy: LOAD_BALANCING_POLICY_CONFIG not supported by lateen-proxy`,
 		},
 	}
 	for _, tt := range tests {

@@ -56,7 +56,7 @@ func NewDecoders() *Decoders {
 	d.Register(resource.EndpointType, DecoderFunc(decodeLoadAssignment))
 	d.RegisterNetworkFilter(hcmTypeURL, decodeHCM)
 	d.RegisterNetworkFilter(tcpProxyTypeURL, decodeTCPProxy)
-	d.RegisterHTTPFilter(routerTypeURL, decodeRouter)
+	registerHTTPFilters(d)
 	return d
 }
 

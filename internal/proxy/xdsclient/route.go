@@ -2,6 +2,7 @@ package xdsclient
 
 import (
 	"fmt"
+	nethttp "net/http"
 	"regexp"
 	"strings"
 
@@ -140,7 +141,8 @@ func decodeRouteMatch(pb *routev3.RouteMatch) (resource.RouteMatch, error) {
 	case *routev3.RouteMatch_PathSeparatedPrefix:
 		m.Kind, m.Path = resource.PathSeparatedPrefix, ps.PathSeparatedPrefix
 	case *routev3.RouteMatch_SafeRegex:
-		re, err := compileRegex(ps.SafeRegex, "safe_regex", !m.CaseSensitive)
+		// case_sensitive does not apply to safe_regex (as in Envoy).
+		re, err := compileRegex(ps.SafeRegex, "safe_regex")
 		if err != nil {
 			return m, err
 		}
@@ -175,7 +177,8 @@ func decodeRouteMatch(pb *routev3.RouteMatch) (resource.RouteMatch, error) {
 }
 
 func decodeHeaderMatcher(pb *routev3.HeaderMatcher) (resource.HeaderMatcher, error) {
-	hm := resource.HeaderMatcher{Name: strings.ToLower(pb.GetName()), Invert: pb.GetInvertMatch()}
+	hm := resource.HeaderMatcher{Name: strings.ToLower(pb.GetName()), Invert: pb.GetInvertMatch(),
+		TreatMissingAsEmpty: pb.GetTreatMissingHeaderAsEmpty()}
 	if hm.Name == "" {
 		return hm, fieldErr("name", "empty")
 	}
@@ -209,7 +212,7 @@ func decodeStringMatcher(pb *matcherv3.StringMatcher) (*resource.StringMatcher, 
 		if sm.IgnoreCase {
 			return nil, fieldErr("ignore_case", "not allowed with safe_regex")
 		}
-		re, err := compileRegex(p.SafeRegex, "safe_regex", false)
+		re, err := compileRegex(p.SafeRegex, "safe_regex")
 		if err != nil {
 			return nil, err
 		}
@@ -224,12 +227,8 @@ func decodeStringMatcher(pb *matcherv3.StringMatcher) (*resource.StringMatcher, 
 }
 
 // compileRegex compiles an RE2 regex for a full match.
-func compileRegex(pb *matcherv3.RegexMatcher, path string, ignoreCase bool) (*regexp.Regexp, error) {
-	flags := ""
-	if ignoreCase {
-		flags = "(?i)"
-	}
-	re, err := regexp.Compile(flags + "^(?:" + pb.GetRegex() + ")$")
+func compileRegex(pb *matcherv3.RegexMatcher, path string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile("^(?:" + pb.GetRegex() + ")$")
 	if err != nil {
 		return nil, fieldErr(path+".regex", "invalid RE2 regex: %v", err)
 	}
@@ -247,8 +246,21 @@ func decodeHeaderOps(reqAdd []*corev3.HeaderValueOption, reqRemove []string,
 		return ops, err
 	}
 	ops.RequestRemove, ops.ResponseRemove = lowerAll(reqRemove), lowerAll(respRemove)
+	for field, names := range map[string][]string{"request_headers_to_remove": ops.RequestRemove,
+		"response_headers_to_remove": ops.ResponseRemove} {
+		for i, n := range names {
+			if isPseudoOrHost(n) {
+				return ops, fieldErr(fmt.Sprintf("%s[%d]", field, i), "%q: pseudo-headers and host may not be removed", n)
+			}
+			names[i] = nethttp.CanonicalHeaderKey(n)
+		}
+	}
 	return ops, nil
 }
+
+// isPseudoOrHost: Envoy's header operations may not touch pseudo-headers or
+// host (a host rewrite does that).
+func isPseudoOrHost(name string) bool { return strings.HasPrefix(name, ":") || name == "host" }
 
 func decodeHeaderValues(pbs []*corev3.HeaderValueOption, field string) ([]resource.HeaderValue, error) {
 	var out []resource.HeaderValue
@@ -258,6 +270,10 @@ func decodeHeaderValues(pbs []*corev3.HeaderValueOption, field string) ([]resour
 		if hv.Name == "" {
 			return nil, fieldErr(path+".header.key", "empty")
 		}
+		if isPseudoOrHost(hv.Name) {
+			return nil, fieldErr(path+".header.key", "%q: pseudo-headers and host may not be modified", hv.Name)
+		}
+		hv.Name = nethttp.CanonicalHeaderKey(hv.Name)
 		if strings.Contains(hv.Value, "%") {
 			return nil, fieldErr(path+".header.value", "%%-formatting (command operators) not supported by lateen-proxy")
 		}

@@ -7,12 +7,16 @@ import (
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	previoushostsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
+	previousprioritiesv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/priority/previous_priorities/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 )
 
-const previousHostsTypeURL = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+const (
+	previousHostsTypeURL      = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+	previousPrioritiesTypeURL = "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig"
+)
 
 func decodeRouteAction(pb *routev3.RouteAction) (*resource.RouteAction, error) {
 	a := &resource.RouteAction{
@@ -51,13 +55,8 @@ func decodeRouteAction(pb *routev3.RouteAction) (*resource.RouteAction, error) {
 	if err := decodeHashPolicies(pb, a); err != nil {
 		return nil, err
 	}
-	if msd := pb.GetMaxStreamDuration(); msd != nil {
-		if msd.GetGrpcTimeoutHeaderMax() != nil {
-			return nil, fieldErr("max_stream_duration.grpc_timeout_header_max", "not supported yet by lateen-proxy")
-		}
-		if a.MaxStreamDuration, err = duration(msd.GetMaxStreamDuration(), "max_stream_duration.max_stream_duration"); err != nil {
-			return nil, err
-		}
+	if err := decodeStreamDuration(pb, a); err != nil {
+		return nil, err
 	}
 	for _, u := range pb.GetUpgradeConfigs() {
 		a.UpgradeTypes = append(a.UpgradeTypes, resource.UpgradeConfig{
@@ -88,7 +87,8 @@ func decodeClusterSpecifier(pb *routev3.RouteAction, a *resource.RouteAction) er
 		}
 		w := c.GetWeight().GetValue()
 		total += uint64(w)
-		a.WeightedClusters = append(a.WeightedClusters, resource.WeightedCluster{Name: c.GetName(), Weight: w, Headers: ops})
+		a.WeightedClusters = append(a.WeightedClusters, resource.WeightedCluster{Name: c.GetName(), Weight: w, Headers: ops,
+			HostRewrite: c.GetHostRewriteLiteral()})
 	}
 	if total == 0 {
 		return fieldErr("weighted_clusters.clusters", "total weight is 0")
@@ -119,27 +119,61 @@ func decodeMirrors(pb *routev3.RouteAction, a *resource.RouteAction) error {
 		if m.GetCluster() == "" {
 			return fieldErr(path+".cluster", "empty")
 		}
-		pct := 100.0
-		if f := m.GetRuntimeFraction().GetDefaultValue(); f != nil {
-			pct = fractionPercent(f)
+		mp := resource.MirrorPolicy{Cluster: m.GetCluster(), Fraction: resource.Million, KeepHost: m.GetDisableShadowHostSuffixAppend()}
+		if rf := m.GetRuntimeFraction(); rf != nil {
+			f, err := fraction(rf.GetDefaultValue(), path+".runtime_fraction.default_value")
+			if err != nil {
+				return err
+			}
+			mp.Fraction = f
 		}
-		a.Mirrors = append(a.Mirrors, resource.MirrorPolicy{Cluster: m.GetCluster(), Percent: pct})
-	}
-	if len(a.Mirrors) > 0 {
-		return fieldErr("request_mirror_policies", "not supported yet by lateen-proxy")
+		a.Mirrors = append(a.Mirrors, mp)
 	}
 	return nil
 }
 
-func fractionPercent(f *typev3.FractionalPercent) float64 {
-	n := float64(f.GetNumerator())
+// fraction converts a FractionalPercent to parts per million; a nil one is
+// 0%.
+func fraction(f *typev3.FractionalPercent, path string) (resource.Fraction, error) {
+	n := uint64(f.GetNumerator())
 	switch f.GetDenominator() {
+	case typev3.FractionalPercent_HUNDRED:
+		n *= 10000
 	case typev3.FractionalPercent_TEN_THOUSAND:
-		return n / 100
+		n *= 100
 	case typev3.FractionalPercent_MILLION:
-		return n / 10000
+	default:
+		return 0, fieldErr(path+".denominator", "unknown denominator %s", f.GetDenominator())
 	}
-	return n
+	return resource.Fraction(min(n, uint64(resource.Million))), nil
+}
+
+// decodeStreamDuration decodes max_stream_duration and the deprecated
+// max_grpc_timeout (which Istio sets).
+func decodeStreamDuration(pb *routev3.RouteAction, a *resource.RouteAction) error {
+	if g := pb.GetMaxGrpcTimeout(); g != nil {
+		d, err := duration(g, "max_grpc_timeout")
+		if err != nil {
+			return err
+		}
+		a.MaxGRPCTimeout = &d
+	}
+	msd := pb.GetMaxStreamDuration()
+	if msd == nil {
+		return nil
+	}
+	var err error
+	if a.MaxStreamDuration, err = duration(msd.GetMaxStreamDuration(), "max_stream_duration.max_stream_duration"); err != nil {
+		return err
+	}
+	if g := msd.GetGrpcTimeoutHeaderMax(); g != nil {
+		d, err := duration(g, "max_stream_duration.grpc_timeout_header_max")
+		if err != nil {
+			return err
+		}
+		a.GRPCTimeoutHeaderMax = &d
+	}
+	return nil
 }
 
 // decodeHashPolicies decodes hash_policy. Hash policies only affect the
@@ -153,7 +187,7 @@ func decodeHashPolicies(pb *routev3.RouteAction, a *resource.RouteAction) error 
 			hp.Header = strings.ToLower(p.Header.GetHeaderName())
 		case *routev3.RouteAction_HashPolicy_Cookie_:
 			hp.Cookie, hp.CookiePath = p.Cookie.GetName(), p.Cookie.GetPath()
-			hp.CookieTTL = p.Cookie.GetTtl().AsDuration()
+			hp.CookieTTL, hp.CookieGenerate = p.Cookie.GetTtl().AsDuration(), p.Cookie.GetTtl() != nil
 		case *routev3.RouteAction_HashPolicy_ConnectionProperties_:
 			hp.SourceIP = p.ConnectionProperties.GetSourceIp()
 		case *routev3.RouteAction_HashPolicy_QueryParameter_:
@@ -187,6 +221,12 @@ func decodeRetryPolicy(pb *routev3.RetryPolicy) (*resource.RetryPolicy, error) {
 	if rp.PerTryTimeout, err = duration(pb.GetPerTryTimeout(), "per_try_timeout"); err != nil {
 		return nil, err
 	}
+	if err := decodeRetryBackOff(pb.GetRetryBackOff(), rp); err != nil {
+		return nil, under("retry_back_off", err)
+	}
+	if err := decodeRetryPriority(pb.GetRetryPriority(), rp); err != nil {
+		return nil, under("retry_priority", err)
+	}
 	for i, p := range pb.GetRetryHostPredicate() {
 		path := fmt.Sprintf("retry_host_predicate[%d]", i)
 		if p.GetTypedConfig().GetTypeUrl() != previousHostsTypeURL {
@@ -200,11 +240,59 @@ func decodeRetryPolicy(pb *routev3.RetryPolicy) (*resource.RetryPolicy, error) {
 	return rp, nil
 }
 
-// retryOnSupported lists the retry_on conditions the router implements.
+// decodeRetryBackOff applies Envoy's rules: base_interval is required and
+// positive, max_interval defaults to ten times it and may not be smaller.
+func decodeRetryBackOff(pb *routev3.RetryPolicy_RetryBackOff, rp *resource.RetryPolicy) error {
+	if pb == nil {
+		return nil
+	}
+	base, err := duration(pb.GetBaseInterval(), "base_interval")
+	if err != nil {
+		return err
+	}
+	if base <= 0 {
+		return fieldErr("base_interval", "must be greater than 0")
+	}
+	maxI, err := duration(pb.GetMaxInterval(), "max_interval")
+	if err != nil {
+		return err
+	}
+	if pb.GetMaxInterval() == nil {
+		maxI = 10 * base
+	}
+	if maxI < base {
+		return fieldErr("max_interval", "must be at least base_interval")
+	}
+	rp.BackOffBase, rp.BackOffMax = base, maxI
+	return nil
+}
+
+// decodeRetryPriority accepts envoy.retry_priorities.previous_priorities.
+func decodeRetryPriority(pb *routev3.RetryPolicy_RetryPriority, rp *resource.RetryPolicy) error {
+	if pb == nil {
+		return nil
+	}
+	if pb.GetTypedConfig().GetTypeUrl() != previousPrioritiesTypeURL {
+		return fieldErr("typed_config", "only envoy.retry_priorities.previous_priorities is supported")
+	}
+	var cfg previousprioritiesv3.PreviousPrioritiesConfig
+	if err := unpack(pb.GetTypedConfig(), &cfg); err != nil {
+		return under("typed_config", err)
+	}
+	if cfg.GetUpdateFrequency() <= 0 {
+		return fieldErr("typed_config.update_frequency", "must be greater than 0")
+	}
+	rp.PreviousPriorities = int(cfg.GetUpdateFrequency())
+	return nil
+}
+
+// retryOnSupported lists the retry_on conditions the router implements:
+// every x-envoy-retry-on and x-envoy-retry-grpc-on condition.
 var retryOnSupported = map[string]bool{
-	"5xx": true, "gateway-error": true, "reset": true, "connect-failure": true,
-	"retriable-4xx": true, "refused-stream": true, "retriable-status-codes": true,
-	"cancelled": true, "deadline-exceeded": true, "resource-exhausted": true, "unavailable": true,
+	"5xx": true, "gateway-error": true, "reset": true, "reset-before-request": true, "connect-failure": true,
+	"envoy-ratelimited": true, "retriable-4xx": true, "refused-stream": true, "retriable-status-codes": true,
+	"retriable-headers": true, "http3-post-connect-failure": true,
+	"cancelled": true, "deadline-exceeded": true, "internal": true, "resource-exhausted": true, "unavailable": true,
 }
 
 func decodeRedirect(pb *routev3.RedirectAction) (*resource.Redirect, error) {
