@@ -38,6 +38,7 @@ type Factory func(cfg any, bc BuildContext) (Filter, error)
 // Filters is the HTTP filter registry, keyed by typed_config type URL.
 type Filters struct {
 	factories map[string]Factory
+	observers []namedObserver
 }
 
 // NewFilters returns the registry of implemented filters: fault, CORS and

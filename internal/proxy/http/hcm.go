@@ -18,11 +18,12 @@ import (
 // filter chain for one configuration. It is immutable; a Slot points
 // connections at the current one.
 type ConnManager struct {
-	cfg    *resource.HTTPConnectionManager
-	routes *RouteTable
-	chain  nethttp.Handler
-	server string
-	stats  hcmStats
+	cfg       *resource.HTTPConnectionManager
+	routes    *RouteTable
+	chain     nethttp.Handler
+	observers []Observer
+	server    string
+	stats     hcmStats
 }
 
 type hcmStats struct {
@@ -45,8 +46,12 @@ func NewConnManager(cfg *resource.HTTPConnectionManager, routes *RouteTable, fil
 	if err != nil {
 		return nil, err
 	}
+	observers, err := filters.buildObservers(cfg, bc)
+	if err != nil {
+		return nil, err
+	}
 	p := "http." + cfg.StatPrefix + "."
-	cm := &ConnManager{cfg: cfg, routes: routes, chain: chain, server: cfg.ServerName,
+	cm := &ConnManager{cfg: cfg, routes: routes, chain: chain, observers: observers, server: cfg.ServerName,
 		stats: hcmStats{rqTotal: bc.Stats.Counter(p + "downstream_rq_total"),
 			rqActive: bc.Stats.Gauge(p + "downstream_rq_active"), codes: bc.Stats.Codes(p + "downstream_rq")}}
 	if cm.server == "" {
@@ -62,16 +67,21 @@ func (cm *ConnManager) serve(w nethttp.ResponseWriter, r *nethttp.Request, c *do
 	cm.stats.rqTotal.Inc()
 	cm.stats.rqActive.Inc()
 	rw := &responseWriter{ResponseWriter: w, info: info, server: cm.server, draining: draining}
+	var end func()
 	defer func() {
 		cm.stats.rqActive.Dec()
 		info.Duration = time.Since(info.Start)
 		cm.stats.codes.Record(info.ResponseCode)
+		if end != nil {
+			end()
+		}
 	}()
 	if r.Body != nil && r.Body != nethttp.NoBody {
 		r.Body = &countingBody{body: r.Body, info: info}
 	}
 	r = r.WithContext(withInfo(r.Context(), info))
 	cm.prepare(r, c, info)
+	end = beginObservers(cm.observers, r, info)
 	path := r.URL.EscapedPath()
 	vh := cm.routes.selectVHost(info.Authority)
 	var rt *route
