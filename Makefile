@@ -32,3 +32,29 @@ golden:
 
 clean:
 	$(GO) clean -testcache
+
+## Benchmarks: not part of `make test` (which runs each harness's smoke test
+## at a tiny size). Each writes bench/results/<harness>.md, .json and PNG
+## charts; see bench/README.md. Extra flags: make bench-memory BENCH_ARGS=...
+BENCH_BIN  ?= bench/.bin
+BENCH_OUT  ?= bench/results
+BENCH_ARGS ?=
+
+.PHONY: bench-build bench-dataplane bench-memory bench-controlplane
+
+## bench-build: build the binaries the benchmarks run (not race-enabled).
+bench-build:
+	$(GO) build -o $(BENCH_BIN)/ ./cmd/lateen-pilot ./cmd/lateen-proxy ./cmd/lateen-bench
+
+## bench-dataplane: Lateen's proxy pair against nginx, HAProxy and Go ReverseProxy pairs.
+bench-dataplane: bench-build
+	bash bench/install-peers.sh
+	$(BENCH_BIN)/lateen-bench dataplane --bin-dir $(BENCH_BIN) --out $(BENCH_OUT) $(BENCH_ARGS)
+
+## bench-memory: one sidecar's memory with 10 to 5,000 services, with and without a Sidecar scope.
+bench-memory: bench-build
+	$(BENCH_BIN)/lateen-bench memory --bin-dir $(BENCH_BIN) --out $(BENCH_OUT) $(BENCH_ARGS)
+
+## bench-controlplane: pilot under 100, 500 and 1,000 simulated proxies.
+bench-controlplane: bench-build
+	$(BENCH_BIN)/lateen-bench controlplane --bin-dir $(BENCH_BIN) --out $(BENCH_OUT) $(BENCH_ARGS)

@@ -35,6 +35,7 @@ func commands() []command {
 		{name: "apply", summary: "validate Istio YAML and create or replace its objects in the config directory", run: runApply},
 		{name: "delete", summary: "remove the objects of Istio YAML from the config directory", run: runDelete},
 		{name: "exec", summary: "run a command as a demo workload, its traffic through its sidecar", run: runExec},
+		{name: "proxy-config", summary: "show a workload proxy's configuration: secret (its certificates)", run: runProxyConfig},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "pilot", hidden: true, run: runPilot},
 		{name: "proxy", hidden: true, run: runProxy},
@@ -76,7 +77,7 @@ func usage(w io.Writer) {
 	b.WriteString("lateen: an Istio-compatible service mesh\n\nUsage: lateen <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
 		if !c.hidden {
-			fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+			fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
 		}
 	}
 	b.WriteString("\nRun 'lateen <command> -h' for a command's flags.\n")

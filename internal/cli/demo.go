@@ -18,6 +18,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&opts.StateDir, "state-dir", defaultStateDir(env), "directory for the running demo's state and logs")
 	fs.IntVar(&opts.IngressPort, "ingress-port", 8080, "port of the ingress gateway on 127.0.0.1")
 	fs.StringVar(&opts.Capture, "capture", "none", "traffic capture: none (apps use their sidecar as HTTP proxy)")
+	fs.StringVar(&opts.CACertsDir, "cacerts-dir", "", "plug in a CA: directory of Istio's cacerts files (default: the demo's self-signed root)")
 	base := fs.String("address-base", "", "first loopback address of the demo (default: the first free 127.N.0.1)")
 	level := fs.String("log-level", "warn", "log level of the demo itself")
 	if err := fs.Parse(args); err != nil {

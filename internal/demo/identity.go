@@ -17,7 +17,28 @@ import (
 //	identity/tokens           sha256(token) → namespace/serviceAccount, read by pilot
 func (d *demo) caDir() string       { return filepath.Join(d.opts.StateDir, "ca") }
 func (d *demo) identityDir() string { return filepath.Join(d.opts.StateDir, "identity") }
-func (d *demo) rootCert() string    { return filepath.Join(d.caDir(), ca.RootCertFile) }
+func (d *demo) rootCert() string {
+	if d.opts.CACertsDir != "" {
+		return filepath.Join(d.opts.CACertsDir, ca.RootCertFile)
+	}
+	return filepath.Join(d.caDir(), ca.RootCertFile)
+}
+
+// caFlag and caFlagValue give pilot its CA: the plugged-in cacerts, else
+// the demo's self-signed root.
+func (d *demo) caFlag() string {
+	if d.opts.CACertsDir != "" {
+		return "--cacerts-dir"
+	}
+	return "--ca-dir"
+}
+
+func (d *demo) caFlagValue() string {
+	if d.opts.CACertsDir != "" {
+		return d.opts.CACertsDir
+	}
+	return d.caDir()
+}
 func (d *demo) tokenHashes() string { return filepath.Join(d.identityDir(), "tokens") }
 func (d *demo) tokenFile(w *Workload) string {
 	return filepath.Join(d.identityDir(), w.Name+".token")
@@ -27,12 +48,14 @@ func (d *demo) tokenFile(w *Workload) string {
 // workload its own bootstrap token, so that each proxy can obtain its own
 // identity and no other.
 func (d *demo) provisionIdentities() error {
-	c, err := ca.New(ca.Options{Dir: d.caDir(), Logger: d.opts.Logger})
-	if err != nil {
-		return err
-	}
-	if err := c.Load(); err != nil {
-		return err
+	if d.opts.CACertsDir == "" {
+		c, err := ca.New(ca.Options{Dir: d.caDir(), Logger: d.opts.Logger})
+		if err != nil {
+			return err
+		}
+		if err := c.Load(); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(d.identityDir(), 0o700); err != nil {
 		return err

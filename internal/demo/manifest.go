@@ -66,9 +66,11 @@ func registry(workloads []*Workload) []object {
 		for k, v := range w.Labels {
 			labels[k] = v
 		}
-		out = append(out, networking("WorkloadEntry", w.Name, w.Namespace, object{
+		we := networking("WorkloadEntry", w.Name, w.Namespace, object{
 			"address": w.Address, "labels": labels, "serviceAccount": w.ServiceAccount,
-		}))
+		})
+		we["metadata"].(object)["annotations"] = prometheusAnnotations()
+		out = append(out, we)
 	}
 	return out
 }

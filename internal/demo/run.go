@@ -30,6 +30,10 @@ type Options struct {
 	IngressPort int
 	// Capture is the traffic capture mode: "none" (the only one so far).
 	Capture string
+	// CACertsDir plugs an intermediate CA into pilot (Istio's cacerts
+	// files: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) instead
+	// of the demo's self-signed root.
+	CACertsDir string
 	// AddressBase is pilot's address; workloads get the next ones. Zero:
 	// the first free 127.N.0.1 from 127.10.0.1.
 	AddressBase netip.Addr
@@ -129,6 +133,9 @@ func (d *demo) prepare() error {
 		}
 		d.written = append(d.written, path)
 	}
+	if err := d.writePrometheusConfig(); err != nil {
+		return err
+	}
 	if err := d.writeState(); err != nil {
 		return err
 	}
@@ -157,6 +164,7 @@ func (d *demo) writeState() error {
 		PilotXDS: d.pilotAddr(15010), PilotSecure: d.pilotAddr(15012), RootCert: d.rootCert(),
 		PilotHTTP: d.pilotAddr(15014), IngressURL: "http://" + d.ingressAddr,
 		LogDir: d.logDir(), Workloads: filepath.Join(d.opts.StateDir, WorkloadsFile), AddressBase: d.base.String(),
+		PrometheusConfig: filepath.Join(d.opts.StateDir, PrometheusFile),
 	}
 	if err := writeJSON(filepath.Join(d.opts.StateDir, WorkloadsFile), d.workloads); err != nil {
 		return err
@@ -214,7 +222,8 @@ func (d *demo) processes() []*process {
 		name: "pilot", env: env, log: filepath.Join(d.logDir(), "pilot.log"),
 		args: []string{"pilot", "--config-dir", d.opts.ConfigDir, "--xds-address", d.pilotAddr(15010),
 			"--secure-address", d.pilotAddr(15012), "--http-address", d.pilotAddr(15014),
-			"--ca-dir", d.caDir(), "--workload-tokens", d.tokenHashes()},
+			d.caFlag(), d.caFlagValue(), "--workload-tokens", d.tokenHashes(),
+			"--credentials-dir", filepath.Join(d.opts.StateDir, "credentials")},
 	}}
 	for _, w := range d.workloads {
 		procs = append(procs, &process{
@@ -252,6 +261,7 @@ func (d *demo) proxyArgs(w *Workload) []string {
 		"--wildcard-address", wildcard,
 		"--admin-address", net.JoinHostPort(w.Address, "15000"),
 		"--ready-address", net.JoinHostPort(w.Address, "15021"),
+		"--app-metrics-url", appMetricsURL(w),
 	}
 }
 

@@ -22,6 +22,8 @@ type State struct {
 	LogDir      string `json:"logDir"`
 	Workloads   string `json:"workloads"`
 	AddressBase string `json:"addressBase"`
+	// PrometheusConfig is a Prometheus configuration scraping the demo.
+	PrometheusConfig string `json:"prometheusConfig"`
 }
 
 // State file names inside the state directory.

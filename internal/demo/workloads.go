@@ -33,7 +33,21 @@ type Workload struct {
 	Sample []string `json:"sample,omitempty"`
 	// Gateway marks router proxies (ingress and egress gateways).
 	Gateway bool `json:"gateway,omitempty"`
+	// AppMetrics is where the app serves its own Prometheus metrics (nil:
+	// it does not); its sidecar merges them on :15020.
+	AppMetrics *AppMetrics `json:"appMetrics,omitempty"`
 }
+
+// AppMetrics is an app's Prometheus endpoint (what a pod's prometheus.io/port
+// and prometheus.io/path annotations say before Istio rewrites them).
+type AppMetrics struct {
+	Port uint32 `json:"port"`
+	Path string `json:"path"`
+}
+
+// appMetricsPaths are the samples serving their own metrics, as Istio's
+// (productpage's request_result_total).
+var appMetricsPaths = map[string]string{"productpage": "/metrics"}
 
 // AppPortOffset separates an app's own port from its service port: the
 // sidecar binds the service port on the workload address and forwards to
@@ -92,6 +106,9 @@ func Workloads(base netip.Addr) []*Workload {
 			Ports: []Port{{Name: portName(s.protocol), Number: s.port, Protocol: s.protocol, AppPort: s.port + AppPortOffset}},
 		}
 		w.Sample = append(w.Sample, "--addr="+w.Address+":"+strconv.Itoa(int(w.Ports[0].AppPort)))
+		if path, ok := appMetricsPaths[s.app]; ok {
+			w.AppMetrics = &AppMetrics{Port: w.Ports[0].AppPort, Path: path}
+		}
 		out = append(out, w)
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/lateenmesh/lateen/internal/config"
+	"github.com/lateenmesh/lateen/internal/credentials"
 	"github.com/lateenmesh/lateen/internal/hostname"
 	"github.com/lateenmesh/lateen/internal/meshconfig"
 	"github.com/lateenmesh/lateen/internal/registry"
@@ -26,6 +27,9 @@ type Options struct {
 	// config.DecodeMeshConfig returns), merged over Istio's defaults and
 	// under the mesh ConfigMap's; nil means the defaults only.
 	MeshConfig []byte
+	// Credentials are the TLS credentials configuration may name
+	// (DestinationRule credentialName); nil: none.
+	Credentials *credentials.Set
 }
 
 // Snapshot is the whole mesh at one version. It is never modified.
@@ -35,6 +39,7 @@ type Snapshot struct {
 	DomainSuffix string
 	Config       *config.Set
 	Registry     *registry.Registry
+	Credentials  *credentials.Set
 
 	// Ignored lists what does not take effect for any proxy: delegation
 	// problems, and hosts bound to the mesh gateway by several
@@ -97,6 +102,7 @@ func Build(set *config.Set, opts Options) *Snapshot {
 		DomainSuffix:     opts.DomainSuffix,
 		Config:           set,
 		Registry:         registry.FromConfig(set),
+		Credentials:      opts.Credentials,
 		destinationRules: map[string][]*DestinationRule{},
 		sidecars:         map[string][]*config.Object{},
 	}

@@ -64,6 +64,11 @@ type Options struct {
 	// Authenticators are tried after the bootstrap token and the client
 	// certificate (the seam for Kubernetes ServiceAccount tokens).
 	Authenticators []ca.Authenticator
+	// CredentialsDir holds the TLS credentials DestinationRules name by
+	// credentialName: <namespace>/<name>/{tls.crt,tls.key,ca.crt}, as a
+	// Kubernetes TLS Secret's keys (served over ADS as kubernetes://<name>
+	// to the proxies of that namespace). Watched for changes.
+	CredentialsDir string
 	// Sources are read after ConfigDir (tests and embedders).
 	Sources []config.Source
 	Logger  *slog.Logger
@@ -73,6 +78,7 @@ type Options struct {
 type Pilot struct {
 	opts     Options
 	registry *prometheus.Registry
+	metrics  *metrics
 	xds      *xds.Server
 	mesh     *meshv1alpha1.MeshConfig
 	meshRaw  []byte // the mesh file as JSON, merged over Istio's defaults
@@ -80,6 +86,8 @@ type Pilot struct {
 	ca *ca.CA
 
 	snapshot atomic.Pointer[mesh.Snapshot]
+	pubMu    sync.Mutex // serialises publish; guards store
+	store    credentialsStore
 	ready    atomic.Bool
 
 	mu         sync.Mutex
@@ -107,6 +115,7 @@ func New(opts Options) (*Pilot, error) {
 	}
 	p := &Pilot{opts: opts, registry: prometheus.NewRegistry()}
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.metrics = newMetrics(p.registry)
 	if opts.MeshConfigFile != "" {
 		data, err := os.ReadFile(opts.MeshConfigFile)
 		if err != nil {
@@ -157,6 +166,7 @@ func (p *Pilot) Run(ctx context.Context) error {
 		p.xdsServer().Run,
 		func(ctx context.Context) error { return p.serveHTTP(ctx, lis.http) },
 		func(ctx context.Context) error { return p.ingester().Run(ctx, p.publish) },
+		p.runCredentials,
 		p.ca.Run,
 	}
 	errc := make(chan error, len(runs))
@@ -233,13 +243,22 @@ func (p *Pilot) ingester() *ingest.Ingester {
 	return ingest.New(ingest.Options{Sources: sources, Validate: validate.Object, Logger: p.opts.Logger})
 }
 
-// publish builds a snapshot from a new config set and hands it to xDS.
+// publish builds a snapshot from a new config set (nil: the latest again,
+// e.g. when credentials changed) and hands it to xDS.
 func (p *Pilot) publish(set *config.Set) {
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	if set = p.latest(set); set == nil {
+		return
+	}
+	start := time.Now()
 	snap := mesh.Build(set, mesh.Options{
 		DomainSuffix:    p.opts.DomainSuffix,
 		SystemNamespace: p.opts.SystemNamespace,
 		MeshConfig:      p.meshRaw,
+		Credentials:     p.store.creds,
 	})
+	p.metrics.snapshot(snap, time.Since(start))
 	p.snapshot.Store(snap)
 	p.xdsServer().Update(snap)
 	p.ready.Store(true)

@@ -1,6 +1,7 @@
 package pilot
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -151,6 +152,12 @@ func nodeMatches(node *corev3.Node, id spiffe.Identity) error {
 type peekedStream struct {
 	grpc.ServerStream
 	first proto.Message
+}
+
+// Context marks the stream as coming from a verified proxy, which may
+// receive credential secrets.
+func (s *peekedStream) Context() context.Context {
+	return xds.WithVerifiedIdentity(s.ServerStream.Context())
 }
 
 func (s *peekedStream) RecvMsg(m any) error {

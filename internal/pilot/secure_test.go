@@ -41,7 +41,7 @@ type testPilot struct {
 
 // startPilot runs pilot with a persisted self-signed CA and a bootstrap
 // token per workload (name → namespace/serviceAccount).
-func startPilot(t *testing.T, workloads map[string]string) *testPilot {
+func startPilot(t *testing.T, workloads map[string]string, tweaks ...func(*Options)) *testPilot {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config")
@@ -63,8 +63,12 @@ func startPilot(t *testing.T, workloads map[string]string) *testPilot {
 	if err := os.WriteFile(tokens, []byte(lines.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Options{ConfigDir: cfg, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", SecureAddress: "127.0.0.1:0",
-		CADir: filepath.Join(dir, "ca"), WorkloadTokensFile: tokens})
+	opts := Options{ConfigDir: cfg, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", SecureAddress: "127.0.0.1:0",
+		CADir: filepath.Join(dir, "ca"), WorkloadTokensFile: tokens}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	p, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +108,8 @@ func TestProxyOverSecurePort(t *testing.T) {
 	secure := tp.p.SecureAddress().String()
 	px, err := proxy.New(proxy.Options{XDSAddress: secure, XDSTLS: true, CAAddress: secure, RootCertFile: tp.rootFile,
 		TokenFile: tp.writeToken(t, "reviews-v1"), IP: "127.0.77.1", WorkloadName: "reviews-v1",
-		ServiceAccount: "bookinfo-reviews", AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0", DrainTimeout: time.Second})
+		ServiceAccount: "bookinfo-reviews", AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0",
+		StatsAddress: "127.0.0.1:0", MergedStatsAddress: "-", DrainTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,8 @@ func startProxy(t *testing.T) *env {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	p, err := proxy.New(proxy.Options{XDSAddress: srv.Addr, IP: "127.0.0.1", WorkloadName: "test",
-		AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0", Logger: logger, DrainTimeout: 2 * time.Second})
+		AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0", StatsAddress: "127.0.0.1:0", MergedStatsAddress: "-",
+		Logger: logger, DrainTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

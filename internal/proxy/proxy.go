@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -16,8 +17,11 @@ import (
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
 	"github.com/lateenmesh/lateen/internal/proxy/identity"
 	"github.com/lateenmesh/lateen/internal/proxy/listener"
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/runtime"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
+	"github.com/lateenmesh/lateen/internal/proxy/tcp"
+	"github.com/lateenmesh/lateen/internal/proxy/telemetry/metrics"
 	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
 )
 
@@ -51,11 +55,30 @@ type Options struct {
 	KeyAlgorithm string        // ECDSA (P-256, default) or RSA (2048)
 	CertTTL      time.Duration // certificate lifetime asked for; 0: the CA's default
 	TrustDomain  string        // when set, the CSR names the identity
+	// Identity, without CAAddress, is the workload identity TLS uses
+	// (tests and embedders); nil: none.
+	Identity mtls.Identity
 	// XDSTLS dials XDSAddress over TLS (pilot's 15012), verifying pilot
 	// against RootCertFile and presenting the workload certificate; the
 	// stream starts once the first certificate is held. CAAddress defaults
 	// to XDSAddress then.
 	XDSTLS bool
+
+	// AccessLogStdout receives the access logs written to /dev/stdout
+	// (default os.Stdout); TracingFlushInterval is how long spans wait to
+	// be batched (default 1s).
+	AccessLogStdout      io.Writer
+	TracingFlushInterval time.Duration
+
+	// StatsAddress serves Istio's metrics and the proxy's stats in the
+	// Prometheus format (default <IP>:15090); MergedStatsAddress the same
+	// followed by the application's metrics from AppMetricsURL (default
+	// <IP>:15020, "-": none). StatsInclusionPrefixes select the
+	// Envoy-style stats exported (nil: the proxy's own health only).
+	StatsAddress           string
+	MergedStatsAddress     string
+	AppMetricsURL          string
+	StatsInclusionPrefixes []string
 }
 
 // Proxy is a running lateen-proxy.
@@ -69,6 +92,8 @@ type Proxy struct {
 	xds       *xdsclient.Client
 	identity  *identity.Agent // nil without CAAddress
 	admin     *admin.Server
+	logs      logsAndTraces
+	metrics   *metrics.Server
 	quit      chan struct{}
 	quitOnce  sync.Once
 }
@@ -82,12 +107,18 @@ func New(opts Options) (*Proxy, error) {
 	p.stats.Gauge("server.live").Set(1)
 	p.listeners = listener.NewManager(listener.Options{Stats: p.stats, Logger: opts.Logger})
 	p.http = proxyhttp.NewServer(proxyhttp.ServerOptions{Logger: opts.Logger.With("component", "http"), DrainTimeout: opts.DrainTimeout})
-	var err error
-	if p.runtime, err = runtime.New(runtime.Options{WildcardAddress: opts.WildcardAddress, Stats: p.stats,
-		Logger: opts.Logger, Listeners: p.listeners, HTTP: p.http}); err != nil {
+	if err := p.newIdentity(); err != nil {
 		return nil, err
 	}
-	if err := p.newIdentity(); err != nil {
+	filters, tcpFilters := proxyhttp.NewFilters(), tcp.NewFilters()
+	p.newLogsAndTraces(filters, tcpFilters)
+	if err := p.newMetrics(filters, tcpFilters); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.runtime, err = runtime.New(runtime.Options{WildcardAddress: opts.WildcardAddress, Stats: p.stats,
+		Logger: opts.Logger, Listeners: p.listeners, HTTP: p.http, TLS: p.tlsStore(),
+		Filters: filters, TCPFilters: tcpFilters}); err != nil {
 		return nil, err
 	}
 	if err := p.newXDS(); err != nil {
@@ -105,6 +136,16 @@ func New(opts Options) (*Proxy, error) {
 	return p, nil
 }
 
+// tlsStore resolves transport socket secrets; "default" and "ROOTCA"
+// come from the identity agent (or Options.Identity).
+func (p *Proxy) tlsStore() *mtls.Store {
+	opts := mtls.Options{Identity: p.opts.Identity, Stats: p.stats, Logger: p.opts.Logger}
+	if p.identity != nil {
+		opts.Identity = p.identity
+	}
+	return mtls.NewStore(opts)
+}
+
 func (p *Proxy) newIdentity() error {
 	o := p.opts
 	if o.CAAddress == "" {
@@ -119,10 +160,8 @@ func (p *Proxy) newIdentity() error {
 
 func (p *Proxy) newXDS() error {
 	o := p.opts
-	node := xdsclient.Node(xdsclient.NodeInfo{Type: o.NodeType, IP: o.IP, WorkloadName: o.WorkloadName,
-		Namespace: o.Namespace, DomainSuffix: o.DomainSuffix, ServiceAccount: o.ServiceAccount,
-		Labels: o.Labels, InterceptionMode: o.InterceptionMode, ClusterID: o.ClusterID, MeshID: o.MeshID})
-	xo := xdsclient.Options{Address: o.XDSAddress, Node: node, Applier: p.runtime, Logger: o.Logger, BackoffMax: o.XDSBackoffMax}
+	xo := xdsclient.Options{Address: o.XDSAddress, Node: xdsclient.Node(p.nodeInfo()), Applier: p.runtime,
+		Logger: o.Logger, BackoffMax: o.XDSBackoffMax, Stats: p.stats}
 	if o.XDSTLS {
 		host, _, err := net.SplitHostPort(o.XDSAddress)
 		if err != nil {
@@ -169,6 +208,7 @@ func (o *Options) defaults() error {
 	set(&o.WildcardAddress, o.IP)
 	set(&o.AdminAddress, net.JoinHostPort(o.IP, "15000"))
 	set(&o.ReadyAddress, net.JoinHostPort(o.IP, "15021"))
+	o.metricsDefaults()
 	if o.LogLevel == nil {
 		o.LogLevel = new(slog.LevelVar)
 	}
@@ -224,7 +264,8 @@ func (p *Proxy) Run(ctx context.Context) error {
 	defer p.runtime.Close()
 	p.log.Info("starting", "xds", p.opts.XDSAddress, "xds_tls", p.opts.XDSTLS, "ca", p.opts.CAAddress,
 		"admin", p.opts.AdminAddress, "node_type", p.opts.NodeType)
-	fns := []func(context.Context) error{p.runXDS, p.admin.Run, p.http.Serve, p.listeners.Run}
+	fns := []func(context.Context) error{p.runXDS, p.admin.Run, p.http.Serve, p.listeners.Run,
+		p.logs.writer.Run, p.logs.tracer.Run, p.metrics.Run}
 	if p.identity != nil {
 		fns = append(fns, p.identity.Run)
 	}

@@ -42,6 +42,7 @@ func (b *builder) addOutboundCluster(svc *registry.Service, port registry.Port, 
 	}
 	tp := clusterPolicy(dr, subset, port.Number)
 	b.applyTrafficPolicy(c, tp, port)
+	b.applyUpstreamTLS(c, svc, port, subset.GetName(), dr, tp)
 	b.addCluster(c)
 	if c.GetType() == clusterv3.Cluster_EDS {
 		loc := localityLB{setting: b.localitySetting(tp.GetLoadBalancer()), failover: tp.GetOutlierDetection() != nil}
@@ -65,6 +66,7 @@ func (b *builder) inboundCluster(port uint32, protocol registry.Protocol, addres
 		},
 	}
 	setProtocolOptions(c, b.applyConnectionPool(c, nil, upstreamProtocol(protocol, nil, nil)))
+	c.Metadata = b.inboundServiceMetadata(port)
 	b.addCluster(c)
 }
 

@@ -1,7 +1,6 @@
 package translate_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -12,18 +11,7 @@ import (
 	"testing"
 	"time"
 
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	"google.golang.org/protobuf/encoding/protojson"
-	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
-
-	"github.com/lateenmesh/lateen/internal/config"
-	"github.com/lateenmesh/lateen/internal/config/validate"
 	"github.com/lateenmesh/lateen/internal/mesh"
-	"github.com/lateenmesh/lateen/internal/proxy"
-	"github.com/lateenmesh/lateen/internal/proxy/proxytest"
-	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
-	"github.com/lateenmesh/lateen/internal/translate"
 	"github.com/lateenmesh/lateen/internal/wait"
 )
 
@@ -84,88 +72,21 @@ func (s *drServer) port() string {
 // drProxy is a sidecar for workload "client" (127.0.0.1, namespace
 // default) fed with the translator's output.
 type drProxy struct {
-	srv    *proxytest.Server
-	p      *proxy.Proxy
-	node   *mesh.Proxy
-	port   uint32 // the HTTP proxy (capture NONE) port
+	*meshProxy
 	addr   string
 	client *http.Client
 }
 
 func startDRProxy(t *testing.T) *drProxy {
 	t.Helper()
-	d := &drProxy{srv: proxytest.NewServer(t), port: proxytest.FreePort(t)}
-	d.addr = fmt.Sprintf("127.0.0.1:%d", d.port)
-	labels := map[string]string{"app": "client"}
-	info := xdsclient.NodeInfo{Type: "sidecar", IP: "127.0.0.1", WorkloadName: "client", Namespace: "default", Labels: labels, InterceptionMode: mesh.InterceptNone}
-	d.node = &mesh.Proxy{ID: xdsclient.Node(info).Id, Type: mesh.Sidecar, IPs: []string{"127.0.0.1"}, Namespace: "default",
-		WorkloadName: "client", Labels: labels, InterceptionMode: mesh.InterceptNone}
-	p, err := proxy.New(proxy.Options{XDSAddress: d.srv.Addr, NodeType: "sidecar", IP: "127.0.0.1", Namespace: "default",
-		WorkloadName: "client", Labels: labels, AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0", DrainTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("proxy Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("proxy Run did not return")
-		}
-	})
-	d.p = p
-	d.client = &http.Client{Timeout: 30 * time.Second}
-	return d
+	m := startMeshProxy(t, mesh.Sidecar, "default", map[string]string{"app": "client"})
+	return &drProxy{meshProxy: m, addr: m.httpProxyAddr(), client: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // apply translates yaml for the proxy and waits until every type is ACKed.
 func (d *drProxy) apply(t *testing.T, version, yaml string) {
 	t.Helper()
-	objs, rejs := config.Decode(config.Origin{File: "test.yaml"}, []byte(yaml))
-	for _, r := range rejs {
-		t.Fatalf("decode: %v", r)
-	}
-	for _, o := range objs {
-		if err := validate.Object(o); err != nil {
-			t.Fatalf("%s: %v", o.Key(), err)
-		}
-	}
-	raw, err := protojson.Marshal(&meshv1alpha1.MeshConfig{ProxyListenPort: int32(d.port)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := translate.Translate(mesh.Build(config.NewSet(1, objs, nil), mesh.Options{MeshConfig: raw}).ViewFor(d.node))
-	var r proxytest.Resources
-	for _, x := range res.Listeners {
-		r.Listeners = append(r.Listeners, types.Resource(x))
-	}
-	for _, x := range res.Routes {
-		r.Routes = append(r.Routes, types.Resource(x))
-	}
-	for _, x := range res.Clusters {
-		r.Clusters = append(r.Clusters, types.Resource(x))
-	}
-	for _, x := range res.Endpoints {
-		r.Endpoints = append(r.Endpoints, types.Resource(x))
-	}
-	d.srv.Set(t, d.node.ID, version, r)
-	for _, typ := range []string{"Cluster", "ClusterLoadAssignment", "Listener", "RouteConfiguration"} {
-		typeURL := "type.googleapis.com/envoy.config." + map[string]string{"Cluster": "cluster", "ClusterLoadAssignment": "endpoint",
-			"Listener": "listener", "RouteConfiguration": "route"}[typ] + ".v3." + typ
-		d.srv.WaitRequest(t, typ+" "+version, func(req *discoveryv3.DiscoveryRequest) bool {
-			if req.TypeUrl == typeURL && req.ErrorDetail != nil {
-				t.Fatalf("NACK %s: %s", typ, req.ErrorDetail.GetMessage())
-			}
-			return req.TypeUrl == typeURL && req.VersionInfo == version
-		})
-	}
-	<-d.p.Ready()
+	d.meshProxy.apply(t, version, yaml)
 }
 
 // get sends GET / with a Host header through the proxy.

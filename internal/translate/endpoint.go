@@ -84,7 +84,12 @@ func workloadMetadata(w *registry.Workload) *corev3.Metadata {
 	if err != nil {
 		panic(err)
 	}
-	return &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{"istio": st}}
+	md := &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{"istio": st}}
+	if w.Sidecar { // what auto mTLS's transport_socket_matches select on, as Istio's EDS
+		md.FilterMetadata[socketMatchKey] = &structpb.Struct{Fields: map[string]*structpb.Value{
+			tlsModeKey: structpb.NewStringValue(tlsModeIstio)}}
+	}
+	return md
 }
 
 func parseLocality(s string) *corev3.Locality {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lateenmesh/lateen/internal/config"
 	"github.com/lateenmesh/lateen/internal/config/validate"
+	"github.com/lateenmesh/lateen/internal/credentials"
 	"github.com/lateenmesh/lateen/internal/mesh"
 )
 
@@ -78,7 +79,11 @@ func loadCase(t *testing.T, dir string) (*mesh.Snapshot, []testProxy) {
 	if err := yaml.UnmarshalStrict(pdata, &proxies); err != nil {
 		t.Fatalf("proxies.yaml: %v", err)
 	}
-	return mesh.Build(config.NewSet(1, objs, nil), mesh.Options{}), proxies
+	creds, problems, err := credentials.NewDir(credentials.DirOptions{Path: filepath.Join(dir, "credentials")}).Load()
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("credentials: %v %v", err, problems)
+	}
+	return mesh.Build(config.NewSet(1, objs, nil), mesh.Options{Credentials: creds}), proxies
 }
 
 func TestGolden(t *testing.T) {
@@ -147,6 +152,9 @@ func marshalResources(t *testing.T, r *Resources) []byte {
 	}
 	for _, m := range r.Endpoints {
 		add("endpoints", m)
+	}
+	for _, m := range r.Secrets {
+		add("secrets", m)
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

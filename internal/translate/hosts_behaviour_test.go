@@ -1,9 +1,7 @@
 package translate_test
 
 import (
-	"context"
 	"fmt"
-	"google.golang.org/protobuf/encoding/protojson"
 	"io"
 	"net"
 	"net/http"
@@ -13,17 +11,8 @@ import (
 	"testing"
 	"time"
 
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
-
-	"github.com/lateenmesh/lateen/internal/config"
-	"github.com/lateenmesh/lateen/internal/config/validate"
 	"github.com/lateenmesh/lateen/internal/mesh"
-	"github.com/lateenmesh/lateen/internal/proxy"
 	"github.com/lateenmesh/lateen/internal/proxy/proxytest"
-	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
-	"github.com/lateenmesh/lateen/internal/translate"
 )
 
 // These tests run the translator's output through a real lateen-proxy and
@@ -60,98 +49,6 @@ func serviceEntry(ns, name, host, addresses, bp string, ports ...string) string 
 	}
 	fmt.Fprintf(&b, "  endpoints:\n  - address: 127.0.0.1\n    ports: {%s}\n", strings.Join(epPorts, ", "))
 	return b.String()
-}
-
-// meshProxy is a lateen-proxy fed by a fake ADS server with the
-// translator's output for one proxy of a snapshot.
-type meshProxy struct {
-	srv    *proxytest.Server
-	p      *proxy.Proxy
-	node   *mesh.Proxy
-	nodeID string
-	mc     *meshv1alpha1.MeshConfig
-}
-
-func startMeshProxy(t *testing.T, typ mesh.NodeType, ns string, labels map[string]string) *meshProxy {
-	t.Helper()
-	m := &meshProxy{srv: proxytest.NewServer(t), mc: &meshv1alpha1.MeshConfig{ProxyListenPort: int32(proxytest.FreePort(t))}}
-	info := xdsclient.NodeInfo{Type: string(typ), IP: "127.0.0.1", WorkloadName: "client", Namespace: ns, Labels: labels, InterceptionMode: mesh.InterceptNone}
-	m.nodeID = xdsclient.Node(info).Id
-	m.node = &mesh.Proxy{ID: m.nodeID, Type: typ, IPs: []string{"127.0.0.1"}, Namespace: ns, WorkloadName: "client",
-		Labels: labels, InterceptionMode: mesh.InterceptNone}
-	p, err := proxy.New(proxy.Options{XDSAddress: m.srv.Addr, NodeType: string(typ), IP: "127.0.0.1", Namespace: ns,
-		WorkloadName: "client", Labels: labels, AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0", DrainTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("proxy Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("proxy Run did not return")
-		}
-	})
-	m.p = p
-	return m
-}
-
-// apply translates docs for the proxy, publishes the result as version,
-// and waits until the proxy acknowledged every type.
-func (m *meshProxy) apply(t *testing.T, version string, docs ...string) *mesh.ProxyView {
-	t.Helper()
-	objs, rejs := config.Decode(config.Origin{File: "test.yaml"}, []byte(strings.Join(docs, "\n---\n")))
-	for _, r := range rejs {
-		t.Fatalf("decode: %v", r)
-	}
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, o := range objs {
-		if err := validate.Object(o); err != nil {
-			t.Fatalf("%s: %v", o.Key(), err)
-		}
-		o.Meta.CreationTimestamp = base.Add(time.Duration(i) * time.Second)
-	}
-	raw, err := protojson.Marshal(m.mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view := mesh.Build(config.NewSet(1, objs, nil), mesh.Options{MeshConfig: raw}).ViewFor(m.node)
-	res := translate.Translate(view)
-	var r proxytest.Resources
-	for _, l := range res.Listeners {
-		r.Listeners = append(r.Listeners, types.Resource(l))
-	}
-	for _, x := range res.Routes {
-		r.Routes = append(r.Routes, types.Resource(x))
-	}
-	for _, c := range res.Clusters {
-		r.Clusters = append(r.Clusters, types.Resource(c))
-	}
-	for _, e := range res.Endpoints {
-		r.Endpoints = append(r.Endpoints, types.Resource(e))
-	}
-	m.srv.Set(t, m.nodeID, version, r)
-	for _, typeURL := range []string{
-		"type.googleapis.com/envoy.config.cluster.v3.Cluster",
-		"type.googleapis.com/envoy.config.listener.v3.Listener",
-		"type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-		"type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-	} {
-		m.srv.WaitRequest(t, typeURL+" "+version, func(req *discoveryv3.DiscoveryRequest) bool {
-			if req.TypeUrl == typeURL && req.ErrorDetail != nil {
-				t.Errorf("NACK %s: %s", typeURL, req.ErrorDetail.Message)
-			}
-			return req.TypeUrl == typeURL && req.VersionInfo == version
-		})
-	}
-	<-m.p.Ready()
-	return view
 }
 
 // call sends GET path to addr with a Host header and returns the status
@@ -225,7 +122,7 @@ spec:
   - route:
     - destination: {host: ext-backend}`,
 	)
-	addr := fmt.Sprintf("127.0.0.1:%d", m.mc.ProxyListenPort)
+	addr := m.httpProxyAddr()
 	checkHosts(t, addr, []hostCase{
 		{host: "reviews.default.svc.cluster.local:9080", code: 200, backend: "reviews"},
 		{host: "reviews:9080", code: 200, backend: "reviews"},
@@ -279,7 +176,7 @@ func TestSidecarBindingAndDelegationThroughProxy(t *testing.T) {
 	}
 	// The oldest public VirtualService wins on sidecars; the newer is shadowed.
 	view := m.apply(t, "v1", append(services, route("team-a", "oldest", "", "v2"), route("team-b", "newer", "", "v3"))...)
-	addr := fmt.Sprintf("127.0.0.1:%d", m.mc.ProxyListenPort)
+	addr := m.httpProxyAddr()
 	checkHosts(t, addr, []hostCase{{host: "reviews:9080", code: 200, backend: "v2"}})
 	if len(view.Ignored) != 1 || view.Ignored[0].Object.Name != "newer" {
 		t.Errorf("ignored %v, want team-b/newer shadowed", view.Ignored)

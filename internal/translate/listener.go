@@ -68,18 +68,21 @@ func (b *builder) sidecarIngressListeners() {
 		if bind == "" {
 			bind = b.view.Proxy.IP()
 		}
-		var filter *listenerv3.Filter
-		if proto.IsHTTP() {
-			filter = b.httpConnectionManager("inbound_"+ListenerName(bind, port), "", inboundRouteConfig(port))
-		} else {
-			filter = tcpProxy("inbound|"+strconv.Itoa(int(port))+"||", InboundCluster(port))
+		newFilter := func() *listenerv3.Filter {
+			if proto.IsHTTP() {
+				return b.httpConnectionManager("inbound_"+ListenerName(bind, port), "", inboundRouteConfig(port))
+			}
+			return tcpProxy("inbound|"+strconv.Itoa(int(port))+"||", InboundCluster(port))
 		}
-		b.listeners = append(b.listeners, &listenerv3.Listener{
+		chains, inspect := b.inboundChains(ListenerName(bind, port), port, proto, newFilter)
+		l := &listenerv3.Listener{
 			Name:             ListenerName(bind, port),
 			Address:          socketAddress(bind, port),
 			TrafficDirection: corev3.TrafficDirection_INBOUND,
-			FilterChains:     []*listenerv3.FilterChain{{Filters: []*listenerv3.Filter{filter}}},
-		})
+			FilterChains:     chains,
+		}
+		b.inboundListenerFilters(l, inspect)
+		b.listeners = append(b.listeners, l)
 	}
 }
 
@@ -130,6 +133,10 @@ func (b *builder) httpConnectionManager(statPrefix, rds string, inline *routev3.
 		NormalizePath:     wrapperspb.Bool(true),
 		UpgradeConfigs:    []*hcmv3.HttpConnectionManager_UpgradeConfig{{UpgradeType: "websocket"}},
 	}
+	hcm.HttpFilters = b.telemetryHTTPFilters(statPrefix, hcm.HttpFilters)
+	hcm.AccessLog = b.accessLogs(statPrefix)
+	hcm.Tracing = b.tracing(statPrefix, rds, inline)
+	clientCertDetails(hcm)
 	if strings.HasPrefix(statPrefix, "outbound_") || b.view.Proxy.Type == mesh.Router {
 		hcm.UseRemoteAddress = wrapperspb.Bool(b.view.Proxy.Type == mesh.Router)
 	}

@@ -12,6 +12,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 
 	"github.com/lateenmesh/lateen/internal/mesh"
 )
@@ -22,11 +23,14 @@ type Resources struct {
 	Routes    []*routev3.RouteConfiguration
 	Clusters  []*clusterv3.Cluster
 	Endpoints []*endpointv3.ClusterLoadAssignment
+	// Secrets are the SDS secrets the proxy gets over ADS (credentialName
+	// credentials); its own identity never travels.
+	Secrets []*tlsv3.Secret
 }
 
 // Translate builds the resources for the proxy a view belongs to.
 func Translate(v *mesh.ProxyView) *Resources {
-	b := &builder{view: v, clusters: map[string]*clusterv3.Cluster{}}
+	b := &builder{view: v, clusters: map[string]*clusterv3.Cluster{}, secretNames: map[string]bool{}}
 	b.outboundClusters()
 	switch v.Proxy.Type {
 	case mesh.Router:
@@ -35,6 +39,8 @@ func Translate(v *mesh.ProxyView) *Resources {
 		b.sidecarListeners()
 	}
 	b.specialClusters()
+	b.tcpTelemetry()
+	b.tcpAccessLogs()
 	return b.finish()
 }
 
@@ -45,12 +51,18 @@ type builder struct {
 	routes    []*routev3.RouteConfiguration
 	clusters  map[string]*clusterv3.Cluster
 	endpoints []*endpointv3.ClusterLoadAssignment
+	// secretNames are the ADS secrets the configuration names; peerAuth
+	// is the workload's effective PeerAuthentication (lazy).
+	secretNames map[string]bool
+	peerAuth    *mesh.PeerAuthn
+	// metricsConfig is the proxy's resolved Telemetry metrics (lazy).
+	metricsConfig *mesh.MetricsConfig
 }
 
 func (b *builder) addCluster(c *clusterv3.Cluster) { b.clusters[c.Name] = c }
 
 func (b *builder) finish() *Resources {
-	r := &Resources{Listeners: b.listeners, Routes: b.routes, Endpoints: b.endpoints}
+	r := &Resources{Listeners: b.listeners, Routes: b.routes, Endpoints: b.endpoints, Secrets: b.credentialSecrets()}
 	for _, c := range b.clusters {
 		r.Clusters = append(r.Clusters, c)
 	}

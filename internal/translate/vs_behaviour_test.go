@@ -1,7 +1,6 @@
 package translate_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,16 +12,7 @@ import (
 	"testing"
 	"time"
 
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-
-	"github.com/lateenmesh/lateen/internal/config"
-	"github.com/lateenmesh/lateen/internal/config/validate"
 	"github.com/lateenmesh/lateen/internal/mesh"
-	"github.com/lateenmesh/lateen/internal/proxy"
-	"github.com/lateenmesh/lateen/internal/proxy/proxytest"
-	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
-	"github.com/lateenmesh/lateen/internal/translate"
 	"github.com/lateenmesh/lateen/internal/wait"
 )
 
@@ -80,11 +70,8 @@ func startVSBackend(t *testing.T, name string) *vsBackend {
 // subset v1) whose endpoints are test backends, and a sidecar proxy for a
 // client in namespace default.
 type vsMesh struct {
+	*meshProxy
 	t               *testing.T
-	srv             *proxytest.Server
-	p               *proxy.Proxy
-	node            *mesh.Proxy
-	listenPort      uint32
 	v1, v2, ratings *vsBackend
 	version         int
 	client          *http.Client
@@ -92,33 +79,9 @@ type vsMesh struct {
 
 func startVSMesh(t *testing.T) *vsMesh {
 	t.Helper()
-	m := &vsMesh{t: t, srv: proxytest.NewServer(t), listenPort: proxytest.FreePort(t),
+	m := &vsMesh{t: t, meshProxy: startMeshProxy(t, mesh.Sidecar, "default", nil),
 		v1: startVSBackend(t, "v1"), v2: startVSBackend(t, "v2"), ratings: startVSBackend(t, "ratings")}
-	info := xdsclient.NodeInfo{Type: "sidecar", IP: "127.0.0.1", WorkloadName: "sleep", Namespace: "default",
-		InterceptionMode: mesh.InterceptNone}
-	m.node = &mesh.Proxy{ID: xdsclient.Node(info).Id, Type: mesh.Sidecar, IPs: []string{"127.0.0.1"}, Namespace: "default",
-		WorkloadName: "sleep", InterceptionMode: mesh.InterceptNone}
-	p, err := proxy.New(proxy.Options{XDSAddress: m.srv.Addr, IP: "127.0.0.1", Namespace: "default", WorkloadName: "sleep",
-		AdminAddress: "127.0.0.1:0", ReadyAddress: "127.0.0.1:0", DrainTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("proxy Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("proxy Run did not return")
-		}
-	})
-	m.p = p
-	proxyURL, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", m.listenPort))
+	proxyURL, _ := url.Parse("http://" + m.httpProxyAddr())
 	m.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return m
@@ -164,51 +127,9 @@ spec:
 // apply translates the services and docs for the proxy and waits until
 // it acknowledged every type.
 func (m *vsMesh) apply(docs ...string) {
-	t := m.t
-	t.Helper()
+	m.t.Helper()
 	m.version++
-	version := fmt.Sprint(m.version)
-	objs, rejs := config.Decode(config.Origin{File: "test.yaml"}, []byte(m.services()+"\n---\n"+strings.Join(docs, "\n---\n")))
-	for _, r := range rejs {
-		t.Fatalf("decode: %v", r)
-	}
-	for i, o := range objs {
-		if err := validate.Object(o); err != nil {
-			t.Fatalf("%s: %v", o.Key(), err)
-		}
-		o.Meta.CreationTimestamp = time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
-	}
-	snap := mesh.Build(config.NewSet(uint64(m.version), objs, nil),
-		mesh.Options{MeshConfig: []byte(fmt.Sprintf(`{"proxyListenPort": %d}`, m.listenPort))})
-	res := translate.Translate(snap.ViewFor(m.node))
-	var r proxytest.Resources
-	for _, l := range res.Listeners {
-		r.Listeners = append(r.Listeners, types.Resource(l))
-	}
-	for _, x := range res.Routes {
-		r.Routes = append(r.Routes, types.Resource(x))
-	}
-	for _, c := range res.Clusters {
-		r.Clusters = append(r.Clusters, types.Resource(c))
-	}
-	for _, e := range res.Endpoints {
-		r.Endpoints = append(r.Endpoints, types.Resource(e))
-	}
-	m.srv.Set(t, m.node.ID, version, r)
-	for _, typeURL := range []string{
-		"type.googleapis.com/envoy.config.cluster.v3.Cluster",
-		"type.googleapis.com/envoy.config.listener.v3.Listener",
-		"type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-		"type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-	} {
-		m.srv.WaitRequest(t, typeURL+" "+version, func(req *discoveryv3.DiscoveryRequest) bool {
-			if req.TypeUrl == typeURL && req.ErrorDetail != nil {
-				t.Fatalf("NACK %s: %s", typeURL, req.ErrorDetail.Message)
-			}
-			return req.TypeUrl == typeURL && req.VersionInfo == version
-		})
-	}
-	<-m.p.Ready()
+	m.meshProxy.apply(m.t, fmt.Sprint(m.version), append([]string{m.services()}, docs...)...)
 }
 
 type vsResult struct {

@@ -3,8 +3,11 @@ package xds
 import (
 	"strings"
 
+	cachetypes "github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
 )
 
 // Metrics are the ADS server's Prometheus metrics, named as istiod's.
@@ -13,7 +16,15 @@ type Metrics struct {
 	pushes        *prometheus.CounterVec
 	rejects       *prometheus.CounterVec
 	translateTime prometheus.Histogram
+	convergence   prometheus.Histogram
+	queueTime     prometheus.Histogram
+	triggers      *prometheus.CounterVec
+	configSize    *prometheus.HistogramVec
+	internalErrs  prometheus.Counter
 }
+
+// istiod's buckets for convergence and queue times (seconds).
+var convergenceBuckets = []float64{.1, .5, 1, 3, 5, 10, 20, 30}
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
 // registered).
@@ -33,8 +44,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}),
 	}
+	m.convergence = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pilot_proxy_convergence_time",
+		Help: "Delay in seconds between a configuration change and a proxy receiving all of its configuration.", Buckets: convergenceBuckets})
+	m.queueTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pilot_proxy_queue_time",
+		Help: "Time in seconds a proxy is in the push queue before being dequeued.", Buckets: convergenceBuckets})
+	m.triggers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pilot_push_triggers",
+		Help: "Number of times a push was triggered, by reason (config: a new snapshot; proxy: a proxy connected)."}, []string{"type"})
+	m.configSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pilot_xds_config_size_bytes",
+		Help:    "Distribution of the size of one proxy's configuration of one type, in bytes.",
+		Buckets: []float64{1, 10000, 1000000, 4000000, 10000000, 40000000}}, []string{"type"})
+	m.internalErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "pilot_total_xds_internal_errors",
+		Help: "Configurations that could not be published to a proxy."})
 	if reg != nil {
-		reg.MustRegister(m.connected, m.pushes, m.rejects, m.translateTime)
+		reg.MustRegister(m.connected, m.pushes, m.rejects, m.translateTime, m.convergence, m.queueTime,
+			m.triggers, m.configSize, m.internalErrs)
 	}
 	return m
 }
@@ -71,4 +94,18 @@ func typeOrder(typeURL string) int {
 		return 4
 	}
 	return 5
+}
+
+// observeSizes records the size of each type of one proxy's configuration.
+func (m *Metrics) observeSizes(cs *cachev3.Snapshot) {
+	for i, res := range cs.Resources {
+		size := 0
+		for _, r := range res.Items {
+			size += proto.Size(r.Resource)
+		}
+		typeURL, err := cachev3.GetResponseTypeURL(cachetypes.ResponseType(i))
+		if err == nil && len(res.Items) > 0 {
+			m.configSize.WithLabelValues(shortType(typeURL)).Observe(float64(size))
+		}
+	}
 }

@@ -22,20 +22,26 @@ import (
 type pushQueue struct {
 	mu      sync.Mutex
 	order   []string
-	pending map[string]bool
+	pending map[string]queued
 	wake    chan struct{}
 	closed  bool
 }
 
+// queued is when a proxy's pending push was first asked for: the change
+// it waits for (trigger) and the enqueue time.
+type queued struct{ trigger, enqueued time.Time }
+
 func newPushQueue() *pushQueue {
-	return &pushQueue{pending: map[string]bool{}, wake: make(chan struct{}, 1)}
+	return &pushQueue{pending: map[string]queued{}, wake: make(chan struct{}, 1)}
 }
 
-func (q *pushQueue) add(ids ...string) {
+// add queues proxies for a change made at trigger.
+func (q *pushQueue) add(trigger time.Time, ids ...string) {
+	now := time.Now()
 	q.mu.Lock()
 	for _, id := range ids {
-		if !q.pending[id] {
-			q.pending[id] = true
+		if _, ok := q.pending[id]; !ok {
+			q.pending[id] = queued{trigger, now}
 			q.order = append(q.order, id)
 		}
 	}
@@ -45,9 +51,10 @@ func (q *pushQueue) add(ids ...string) {
 
 // addFirst queues a newly connected proxy ahead of routine pushes.
 func (q *pushQueue) addFirst(id string) {
+	now := time.Now()
 	q.mu.Lock()
-	if !q.pending[id] {
-		q.pending[id] = true
+	if _, ok := q.pending[id]; !ok {
+		q.pending[id] = queued{now, now}
 		q.order = append([]string{id}, q.order...)
 	}
 	q.mu.Unlock()
@@ -62,28 +69,29 @@ func (q *pushQueue) signal() {
 }
 
 // next blocks until a proxy is queued or the queue is closed.
-func (q *pushQueue) next(ctx context.Context) (string, bool) {
+func (q *pushQueue) next(ctx context.Context) (string, queued, bool) {
 	for {
 		q.mu.Lock()
 		if q.closed {
 			q.mu.Unlock()
-			return "", false
+			return "", queued{}, false
 		}
 		if len(q.order) > 0 {
 			id := q.order[0]
 			q.order = q.order[1:]
+			at := q.pending[id]
 			delete(q.pending, id)
 			more := len(q.order) > 0
 			q.mu.Unlock()
 			if more {
 				q.signal() // let another worker take the next one
 			}
-			return id, true
+			return id, at, true
 		}
 		q.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return "", false
+			return "", queued{}, false
 		case <-q.wake:
 		}
 	}
@@ -98,20 +106,24 @@ func (q *pushQueue) close() {
 
 func (s *Server) pushLoop(ctx context.Context) {
 	for {
-		id, ok := s.queue.next(ctx)
+		id, at, ok := s.queue.next(ctx)
 		if !ok {
 			return
 		}
-		s.push(ctx, id)
+		s.opts.Metrics.queueTime.Observe(time.Since(at.enqueued).Seconds())
+		if s.push(ctx, id) {
+			s.opts.Metrics.convergence.Observe(time.Since(at.trigger).Seconds())
+		}
 	}
 }
 
 // push translates the latest snapshot for one proxy and hands it to the
-// cache, which sends each type whose version changed.
-func (s *Server) push(ctx context.Context, id string) {
+// cache, which sends each type whose version changed. It reports whether
+// the configuration was published.
+func (s *Server) push(ctx context.Context, id string) bool {
 	p, snap := s.proxy(id), s.snapshot.Load()
 	if p == nil || snap == nil {
-		return
+		return false
 	}
 	start := time.Now()
 	res := translate.Translate(snap.ViewFor(p))
@@ -120,10 +132,20 @@ func (s *Server) push(ctx context.Context, id string) {
 	setResources(cs, resourcev3.EndpointType, res.Endpoints)
 	setResources(cs, resourcev3.ListenerType, res.Listeners)
 	setResources(cs, resourcev3.RouteType, res.Routes)
-	if err := s.cache.SetSnapshot(ctx, id, cs); err != nil && ctx.Err() == nil {
-		s.opts.Logger.Warn("publishing configuration", "component", "xds", "proxy", id, "error", err)
+	if !s.proxyVerified(id) {
+		res.Secrets = withoutContent(res.Secrets)
+	}
+	setResources(cs, resourcev3.SecretType, res.Secrets)
+	s.opts.Metrics.observeSizes(cs)
+	if err := s.cache.SetSnapshot(ctx, id, cs); err != nil {
+		if ctx.Err() == nil {
+			s.opts.Metrics.internalErrs.Inc()
+			s.opts.Logger.Warn("publishing configuration", "component", "xds", "proxy", id, "error", err)
+		}
+		return false
 	}
 	s.opts.Metrics.translateTime.Observe(time.Since(start).Seconds())
+	return true
 }
 
 // setResources stores one type's resources with a version that is a hash

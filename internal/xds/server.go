@@ -64,12 +64,15 @@ type Server struct {
 
 	mu      sync.Mutex
 	streams map[int64]string // stream → node id
-	proxies map[string]*proxyConn
+	// verified are the streams of proxies whose identity was verified.
+	verified map[int64]bool
+	proxies  map[string]*proxyConn
 }
 
 type proxyConn struct {
-	proxy   *mesh.Proxy
-	streams int
+	proxy    *mesh.Proxy
+	streams  int
+	verified bool // one of its streams was verified
 }
 
 // New returns a server; it listens on nothing until Run.
@@ -90,12 +93,13 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	return &Server{
-		opts:    opts,
-		cache:   cachev3.NewSnapshotCache(true, cachev3.IDHash{}, nil),
-		status:  newStatusBook(),
-		queue:   newPushQueue(),
-		streams: map[int64]string{},
-		proxies: map[string]*proxyConn{},
+		opts:     opts,
+		cache:    cachev3.NewSnapshotCache(true, cachev3.IDHash{}, nil),
+		status:   newStatusBook(),
+		queue:    newPushQueue(),
+		streams:  map[int64]string{},
+		verified: map[int64]bool{},
+		proxies:  map[string]*proxyConn{},
 	}
 }
 
@@ -109,7 +113,8 @@ func (s *Server) Update(snap *mesh.Snapshot) {
 		ids = append(ids, id)
 	}
 	s.mu.Unlock()
-	s.queue.add(ids...)
+	s.opts.Metrics.triggers.WithLabelValues("config").Inc()
+	s.queue.add(time.Now(), ids...)
 }
 
 // Status lists every connected proxy's sync state.
@@ -195,6 +200,7 @@ func closeEndpoints(eps []Endpoint) {
 
 func (s *Server) callbacks() serverv3.Callbacks {
 	return serverv3.CallbackFuncs{
+		StreamOpenFunc:     s.onOpen,
 		StreamRequestFunc:  s.onRequest,
 		StreamResponseFunc: s.onResponse,
 		StreamClosedFunc:   s.onClosed,
@@ -245,6 +251,8 @@ func (s *Server) register(stream int64, node *corev3.Node) (string, error) {
 	}
 	pc.proxy = p
 	pc.streams++
+	pc.verified = pc.verified || s.verified[stream]
+	s.opts.Metrics.triggers.WithLabelValues("proxy").Inc()
 	s.queue.addFirst(p.ID)
 	return p.ID, nil
 }
@@ -260,6 +268,7 @@ func (s *Server) onResponse(_ context.Context, stream int64, req *discoveryv3.Di
 func (s *Server) onClosed(stream int64, _ *corev3.Node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.verified, stream)
 	id, ok := s.streams[stream]
 	if !ok {
 		return

@@ -39,13 +39,13 @@ var unsupported = []Unsupported{
 	{Kind: config.VirtualService, Path: "spec.tls", Reason: "TLS routes"},
 
 	// DestinationRule
-	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.tls", Reason: "upstream TLS"},
-	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.portLevelSettings[].tls", Reason: "upstream TLS"},
+	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.tls.caCrl", Reason: "certificate revocation lists"},
+	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.portLevelSettings[].tls.caCrl", Reason: "certificate revocation lists"},
+	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.tls.caCrl", Reason: "certificate revocation lists"},
+	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.portLevelSettings[].tls.caCrl", Reason: "certificate revocation lists"},
 	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.tunnel", Reason: "TCP tunneling"},
 	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.proxyProtocol", Reason: "upstream PROXY protocol"},
 	{Kind: config.DestinationRule, Path: "spec.trafficPolicy.retryBudget", Reason: "retry budgets"},
-	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.tls", Reason: "upstream TLS"},
-	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.portLevelSettings[].tls", Reason: "upstream TLS"},
 	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.tunnel", Reason: "TCP tunneling"},
 	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.proxyProtocol", Reason: "upstream PROXY protocol"},
 	{Kind: config.DestinationRule, Path: "spec.subsets[].trafficPolicy.retryBudget", Reason: "retry budgets"},
@@ -75,7 +75,6 @@ var unsupported = []Unsupported{
 	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "DNS", Reason: "resolution DNS"},
 	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "DNS_ROUND_ROBIN", Reason: "resolution DNS_ROUND_ROBIN"},
 	{Kind: config.ServiceEntry, Path: "spec.resolution", Value: "DYNAMIC_DNS", Reason: "resolution DYNAMIC_DNS"},
-	{Kind: config.ServiceEntry, Path: "spec.subjectAltNames", Reason: "secure naming"},
 	{Kind: config.ServiceEntry, Path: "spec.endpoints[].network", Reason: "multi-network meshes"},
 	{Kind: config.WorkloadEntry, Path: "spec.network", Reason: "multi-network meshes"},
 
@@ -98,13 +97,44 @@ var unsupported = []Unsupported{
 	{Kind: config.Sidecar, Path: "spec.inboundConnectionPool", Reason: "inbound connection pools"},
 	{Kind: config.Sidecar, Path: "spec.outboundTrafficPolicy.egressProxy", Reason: "egress proxies"},
 
+	// Telemetry: metrics are implemented (overrides of the standard
+	// metrics, for the prometheus provider).
+	// Access logging and tracing are implemented, except what the proxy
+	// cannot do without reading its environment, and sampling that ignores
+	// the request id.
+	{Kind: config.Telemetry, Path: "spec.tracing[].customTags[].environment", Reason: "environment variable tags"},
+	{Kind: config.Telemetry, Path: "spec.tracing[].useRequestIdForTraceSampling", Value: "false", Reason: "random sampling independent of the request id"},
+	{Kind: config.Telemetry, Path: "spec.targetRef", Reason: "Telemetry policy attachment (targetRef)"},
+	{Kind: config.Telemetry, Path: "spec.targetRefs", Reason: "Telemetry policy attachment (targetRefs)"},
+	{Kind: config.Telemetry, Path: "spec.metrics[].overrides[].match.customMetric", Reason: "custom metrics"},
+	{Kind: config.Telemetry, Path: "spec.metrics[].overrides[].match.metric", Value: "GRPC_REQUEST_MESSAGES", Reason: "gRPC message counts"},
+	{Kind: config.Telemetry, Path: "spec.metrics[].overrides[].match.metric", Value: "GRPC_RESPONSE_MESSAGES", Reason: "gRPC message counts"},
+
 	// MeshConfig
-	{Kind: config.MeshConfigMap, Path: "data.mesh.accessLogFile", Reason: "access logs"},
-	{Kind: config.MeshConfigMap, Path: "data.mesh.accessLogFormat", Reason: "access logs"},
-	{Kind: config.MeshConfigMap, Path: "data.mesh.accessLogEncoding", Value: "JSON", Reason: "access logs"},
-	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders", Reason: "extension providers"},
-	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultProviders", Reason: "default telemetry providers"},
-	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing", Reason: "tracing"},
+	// Extension providers: prometheus (metrics) is implemented.
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].envoyExtAuthzHttp", Reason: "external authorization providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].envoyExtAuthzGrpc", Reason: "external authorization providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].zipkin.headers[].envName", Reason: "header values from pilot's environment"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].lightstep", Reason: "tracing providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].datadog", Reason: "tracing providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].stackdriver", Reason: "Stackdriver telemetry"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].opencensus", Reason: "tracing providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].skywalking", Reason: "tracing providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].opentelemetry.resourceDetectors", Reason: "OpenTelemetry resource detectors"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].opentelemetry.dynatraceSampler", Reason: "OpenTelemetry samplers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].opentelemetry.serviceAttributeEnrichment", Reason: "OpenTelemetry service attribute enrichment"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].opentelemetry.http.headers[].envName", Reason: "header values from pilot's environment"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].opentelemetry.grpc.initialMetadata[].envName", Reason: "header values from pilot's environment"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].envoyHttpAls", Reason: "access log providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].envoyTcpAls", Reason: "access log providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].envoyOtelAls", Reason: "access log providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.extensionProviders[].sds", Reason: "SDS providers"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing.lightstep", Reason: "Lightstep tracing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing.datadog", Reason: "Datadog tracing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing.stackdriver", Reason: "Stackdriver tracing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing.openCensusAgent", Reason: "OpenCensus tracing"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing.tlsSettings", Reason: "TLS to the tracing collector"},
+	{Kind: config.MeshConfigMap, Path: "data.mesh.defaultConfig.tracing.customTags[].environment", Reason: "environment variable tags"},
 	{Kind: config.MeshConfigMap, Path: "data.mesh.meshMTLS", Reason: "mutual TLS settings"},
 	{Kind: config.MeshConfigMap, Path: "data.mesh.tlsDefaults", Reason: "TLS defaults"},
 	{Kind: config.MeshConfigMap, Path: "data.mesh.caCertificates", Reason: "extra CA certificates"},
@@ -130,10 +160,8 @@ func (e *UnsupportedError) Unwrap() error { return config.ErrNotSupported }
 // unsupportedKinds are kinds Lateen reads but does not enforce at all yet;
 // any object of such a kind is rejected.
 var unsupportedKinds = map[config.Kind]string{
-	config.PeerAuthentication:    "PeerAuthentication (mutual TLS)",
 	config.AuthorizationPolicy:   "AuthorizationPolicy",
 	config.RequestAuthentication: "RequestAuthentication (JWT)",
-	config.Telemetry:             "the Telemetry API",
 	config.WorkloadGroup:         "WorkloadGroup (VM auto-registration)",
 }
 

@@ -17,6 +17,8 @@ func validateTelemetry(c *checker, p path, t *telemetry.Telemetry) {
 		checkProviderRefs(c, lp.field("providers"), l.GetProviders())
 		if f := l.GetFilter(); f != nil && f.GetExpression() == "" {
 			c.errorf(lp.field("filter").field("expression"), "filter expression is required when filter is set")
+		} else if f != nil {
+			checkCEL(c, lp.field("filter").field("expression"), f.GetExpression())
 		}
 	}
 }
@@ -88,6 +90,8 @@ func checkTagOverride(c *checker, p path, name string, to *telemetry.MetricsOver
 	case telemetry.MetricsOverrides_TagOverride_UPSERT:
 		if to.GetValue() == "" {
 			c.errorf(p.field("value"), "value is required when operation is UPSERT")
+		} else {
+			checkCEL(c, p.field("value"), to.GetValue())
 		}
 	case telemetry.MetricsOverrides_TagOverride_REMOVE:
 		if to.GetValue() != "" {

@@ -35,6 +35,11 @@ metrics:
     tagOverrides: {a: {operation: UPSERT}, b: {operation: REMOVE, value: x}}
 `, want: []string{"spec.metrics[0].reportingInterval", "spec.metrics[0].overrides[0].match.customMetric",
 			"spec.metrics[0].overrides[0].tagOverrides[a].value", "spec.metrics[0].overrides[0].tagOverrides[b].value"}},
+		{name: "tag value not CEL", spec: `
+metrics:
+- overrides:
+  - tagOverrides: {a: {value: "request.host =="}, b: {value: "requst.host"}, c: {value: "request.headers['x']"}}
+`, want: []string{"spec.metrics[0].overrides[0].tagOverrides[a].value", "spec.metrics[0].overrides[0].tagOverrides[b].value"}},
 		{name: "bad access logging", spec: "accessLogging: [{providers: [{name: ''}], filter: {}}]",
 			want: []string{"spec.accessLogging[0].providers[0].name", "spec.accessLogging[0].filter.expression"}},
 		{name: "selector and target", spec: "selector: {matchLabels: {app: a}}\ntargetRefs: [{kind: Service, name: a}]\ntracing: [{}]",

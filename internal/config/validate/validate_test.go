@@ -317,11 +317,15 @@ var supportedSamples = map[string]bool{
 	"virtual-service-ratings-test-delay.yaml": true,
 	"virtual-service-ratings-test-abort.yaml": true,
 	"httpbin-mirroring.yaml":                  true,
+	"peer-authentication-strict.yaml":         true,
+	"telemetry-access-logging.yaml":           true,
+	"telemetry-tracing.yaml":                  true,
+	"mesh-config-access-log.yaml":             true,
 }
 
 func TestGateRejectsWhatIsNotImplemented(t *testing.T) {
-	o := decodeOne(t, "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n")
+	o := decodeOne(t, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny, namespace: default}\nspec: {}\n")
 	if err := Object(o); !errors.Is(err, config.ErrNotSupported) {
-		t.Errorf("PeerAuthentication: err = %v, want not supported yet", err)
+		t.Errorf("AuthorizationPolicy: err = %v, want not supported yet", err)
 	}
 }

@@ -33,6 +33,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.CACertsDir, "cacerts-dir", "", "directory of a plugged-in CA: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem")
 	fs.DurationVar(&opts.WorkloadCertTTL, "workload-cert-ttl", ca.DefaultWorkloadCertTTL, "lifetime of workload certificates when the request names none")
 	fs.DurationVar(&opts.MaxWorkloadCertTTL, "max-workload-cert-ttl", ca.DefaultMaxWorkloadCertTTL, "longest workload certificate lifetime a request may ask for")
+	fs.StringVar(&opts.CredentialsDir, "credentials-dir", "", "directory of TLS credentials for credentialName: <namespace>/<name>/{tls.crt,tls.key,ca.crt}")
 	fs.StringVar(&opts.WorkloadTokensFile, "workload-tokens", "", "file of bootstrap token hashes: <sha256-hex> <namespace>/<serviceAccount> per line")
 	tlsNames := fs.String("tls-san", "", "more DNS names or IPs for pilot's TLS certificate, comma-separated")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")

@@ -19,7 +19,7 @@ import (
 func (s *Server) configDump(w http.ResponseWriter, _ *http.Request) {
 	dump := &adminv3.ConfigDump{}
 	if g := s.opts.Source.Current(); g != nil {
-		for _, m := range dumpSections(g.Config) {
+		for _, m := range append(dumpSections(g.Config), s.secretsDump(g.Config)) {
 			a, err := anypb.New(m)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lateenmesh/lateen/internal/proxy/lb"
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
@@ -45,6 +46,10 @@ type Cluster struct {
 	byAddr  map[string]*hostState
 	origDst lb.Picker // ORIGINAL_DST clusters
 	now     func() time.Time
+	// tls is the TLS client per endpoint address (nil: plaintext);
+	// defaultTLS serves addresses that are not endpoints.
+	tls        map[string]*mtls.Client
+	defaultTLS *mtls.Client
 
 	mu     sync.Mutex // serializes picker rebuilds
 	picker atomic.Pointer[versionedPicker]
@@ -211,7 +216,7 @@ func NewManager(store *stats.Store) *Manager {
 // Build builds the clusters of cfg beside the current ones. Nothing the
 // current clusters use is changed until Commit (new hosts are added to the
 // shared state; that is harmless).
-func (m *Manager) Build(cfg *resource.Config) (*Set, error) {
+func (m *Manager) Build(cfg *resource.Config, secrets *mtls.Secrets) (*Set, error) {
 	set := &Set{clusters: make(map[string]*Cluster, len(cfg.Clusters)), states: map[string]*state{}, pools: map[string]*pool{}}
 	now := m.now()
 	for name, rc := range cfg.Clusters {
@@ -227,6 +232,7 @@ func (m *Manager) Build(cfg *resource.Config) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Cluster %q: %w", name, err)
 		}
+		c.buildTLS(secrets)
 		set.clusters[name], set.states[name], set.pools[name] = c, st, p
 	}
 	return set, nil
@@ -277,12 +283,14 @@ type upstream struct {
 	cluster *Cluster
 }
 
-func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) { return u.pool.RoundTrip(req) }
+func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	return u.pool.RoundTrip(req, u.cluster.tlsFor(req.URL.Host))
+}
 
 func (u *upstream) CloseIdle() { u.pool.CloseIdle() }
 
 func (u *upstream) Dial(ctx context.Context, addr string) (net.Conn, error) {
-	c, err := u.pool.Dial(ctx, addr)
+	c, err := u.pool.Dial(ctx, addr, u.cluster.tlsFor(addr))
 	switch {
 	case err == ErrOverflow:
 	case err != nil:
@@ -295,4 +303,36 @@ func (u *upstream) Dial(ctx context.Context, addr string) (net.Conn, error) {
 		u.cluster.ReportLocal(addr, ConnectSuccessFinal)
 	}
 	return c, err
+}
+
+// buildTLS makes the cluster's TLS clients: one per transport socket,
+// chosen per endpoint (transport_socket_matches, else transport_socket).
+func (c *Cluster) buildTLS(secrets *mtls.Secrets) {
+	rc := c.Config
+	clients := map[*resource.UpstreamTLS]*mtls.Client{}
+	client := func(t *resource.UpstreamTLS) *mtls.Client {
+		if t == nil {
+			return nil
+		}
+		if clients[t] == nil {
+			clients[t] = mtls.NewClient(t, secrets, rc.AutoSNI, rc.AutoSANValidation)
+		}
+		return clients[t]
+	}
+	c.defaultTLS = client(rc.SocketFor(resource.Endpoint{}))
+	if len(rc.SocketMatches) == 0 {
+		return
+	}
+	c.tls = make(map[string]*mtls.Client, len(c.Endpoints))
+	for _, ep := range c.Endpoints {
+		c.tls[ep.Address] = client(rc.SocketFor(ep))
+	}
+}
+
+// tlsFor returns the TLS client for an upstream address (nil: plaintext).
+func (c *Cluster) tlsFor(addr string) *mtls.Client {
+	if t, ok := c.tls[addr]; ok {
+		return t
+	}
+	return c.defaultTLS
 }

@@ -31,7 +31,7 @@ func build(t *testing.T, m *Manager, rc *resource.Cluster, addrs ...string) *Clu
 		la.Endpoints = append(la.Endpoints, resource.Endpoint{Address: a, Weight: 1})
 	}
 	rc.Type, rc.LoadAssignment = resource.ClusterStatic, la
-	set, err := m.Build(&resource.Config{Clusters: map[string]*resource.Cluster{rc.Name: rc}})
+	set, err := m.Build(&resource.Config{Clusters: map[string]*resource.Cluster{rc.Name: rc}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
@@ -29,6 +31,9 @@ type pool struct {
 	stats  *Stats
 	dialer net.Dialer
 	h1, h2 *http.Transport
+	// sessions resume upstream TLS sessions; the pool keeps them across
+	// configurations that keep its settings.
+	sessions *mtls.Sessions
 
 	mu      sync.Mutex
 	conns   map[connKey][]*pconn
@@ -41,6 +46,7 @@ type pool struct {
 type connKey struct {
 	addr string
 	h2   bool
+	tls  string // TLS settings and server name ("": plaintext)
 }
 
 type pconn struct {
@@ -54,7 +60,7 @@ type pconn struct {
 
 func newPool(cfg *resource.Cluster, st *Stats) *pool {
 	p := &pool{cfg: cfg, stats: st, conns: map[connKey][]*pconn{}, wake: make(chan struct{}),
-		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1}}
+		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1}, sessions: mtls.NewSessions(maxSessions)}
 	if ka := cfg.Pool.KeepAlive; ka != nil {
 		p.dialer.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: orOS(ka.Time),
 			Interval: orOS(ka.Interval), Count: int(ka.Probes)}
@@ -93,15 +99,38 @@ func (p *pool) idleTimeout() time.Duration {
 	return defaultIdleTimeout
 }
 
-// RoundTrip sends req to req.URL.Host over a pooled connection.
-func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
+// maxSessions bounds a pool's TLS session cache.
+const maxSessions = 1024
+
+// RoundTrip sends req to req.URL.Host over a pooled connection, over TLS
+// with t (nil: plaintext).
+func (p *pool) RoundTrip(req *http.Request, t *mtls.Client) (*http.Response, error) {
 	h2 := p.cfg.Protocol == resource.UpstreamHTTP2 ||
 		(p.cfg.Protocol == resource.UpstreamDownstream && req.ProtoMajor == 2)
-	pc, err := p.acquire(req.Context(), connKey{addr: req.URL.Host, h2: h2})
+	key := connKey{addr: req.URL.Host, h2: h2}
+	ctx := req.Context()
+	if t != nil {
+		sni := t.ServerName(req.Host)
+		key.tls = t.Key() + "|" + sni
+		ctx = withTLS(ctx, t, sni)
+	}
+	pc, err := p.acquire(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	return pc.cc.RoundTrip(req)
+}
+
+// dialTLS is what dial needs to add TLS to a new connection.
+type dialTLS struct {
+	client *mtls.Client
+	sni    string
+}
+
+type dialTLSKey struct{}
+
+func withTLS(ctx context.Context, t *mtls.Client, sni string) context.Context {
+	return context.WithValue(ctx, dialTLSKey{}, dialTLS{client: t, sni: sni})
 }
 
 // acquire returns a connection with a reserved request slot. Methods of
@@ -358,8 +387,12 @@ func (p *pool) updateBreakers() {
 	p.stats.breaker(p.stats.RqPendingOpen, p.stats.RemainingPending, p.pending, l.MaxPendingRequests, p.cfg.TrackRemaining)
 }
 
-// Dial opens a TCP connection for the TCP proxy, under max_connections.
-func (p *pool) Dial(ctx context.Context, addr string) (net.Conn, error) {
+// Dial opens a TCP connection for the TCP proxy, under max_connections,
+// over TLS with t (nil: plaintext).
+func (p *pool) Dial(ctx context.Context, addr string, t *mtls.Client) (net.Conn, error) {
+	if t != nil {
+		ctx = withTLS(ctx, t, t.ServerName(""))
+	}
 	p.mu.Lock()
 	if p.total >= int(p.cfg.Limits.MaxConnections) {
 		p.stats.CxOverflow.Inc()
@@ -374,10 +407,16 @@ func (p *pool) Dial(ctx context.Context, addr string) (net.Conn, error) {
 		p.release()
 		return nil, err
 	}
-	cc := c.(*countedConn)
-	cc.onClose = p.release
-	return cc, nil
+	cc := c.(countedOf)
+	cc.counted().onClose = p.release
+	return c, nil
 }
+
+// countedOf is a dialed connection (plaintext or TLS) with its counted
+// TCP connection.
+type countedOf interface{ counted() *countedConn }
+
+func (c *countedConn) counted() *countedConn { return c }
 
 func (p *pool) release() {
 	p.mu.Lock()
@@ -399,8 +438,47 @@ func (p *pool) dial(ctx context.Context, network, addr string) (net.Conn, error)
 	}
 	p.stats.CxTotal.Inc()
 	p.stats.CxActive.Inc()
-	return &countedConn{Conn: c, active: p.stats.CxActive}, nil
+	cc := &countedConn{Conn: c, active: p.stats.CxActive}
+	if t, ok := ctx.Value(dialTLSKey{}).(dialTLS); ok {
+		return p.handshake(ctx, cc, t, addr)
+	}
+	return cc, nil
 }
+
+// handshake adds TLS to a new upstream connection. A failure is a dial
+// error (503 UF) whose reason is the TLS error.
+func (p *pool) handshake(ctx context.Context, cc *countedConn, t dialTLS, addr string) (net.Conn, error) {
+	hctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	defer cancel()
+	tc, err := t.client.Handshake(hctx, cc, t.sni, p.sessions)
+	if err != nil {
+		p.stats.SSL.ConnectionError.Inc()
+		if errors.Is(err, mtls.ErrSAN) {
+			p.stats.SSL.FailVerifySAN.Inc()
+		}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: tcpAddr(addr), Err: err}
+	}
+	p.stats.SSL.Handshake.Inc()
+	if tc.ConnectionState().DidResume {
+		p.stats.SSL.SessionReused.Inc()
+	}
+	return &tlsConn{Conn: tc, cc: cc}, nil
+}
+
+func tcpAddr(addr string) net.Addr {
+	if a, err := net.ResolveTCPAddr("tcp", addr); err == nil {
+		return a
+	}
+	return nil
+}
+
+// tlsConn is an upstream TLS connection over a counted one.
+type tlsConn struct {
+	*tls.Conn
+	cc *countedConn
+}
+
+func (c *tlsConn) counted() *countedConn { return c.cc }
 
 // CloseIdle closes idle connections and drains the others (they close when
 // their requests finish).

@@ -28,6 +28,12 @@ type Stats struct {
 	RemainingCx, RemainingPending, RemainingRq, RemainingRetries *stats.Gauge
 
 	Outlier OutlierStats
+	SSL     SSLStats
+}
+
+// SSLStats are cluster.<name>.ssl.* (upstream TLS handshakes).
+type SSLStats struct {
+	Handshake, SessionReused, ConnectionError, FailVerifySAN *stats.Counter
 }
 
 // OutlierStats are cluster.<name>.outlier_detection.*.
@@ -74,6 +80,8 @@ func newStats(s *stats.Store, name string) *Stats {
 		RemainingPending:     s.Gauge(cb + "remaining_pending"),
 		RemainingRq:          s.Gauge(cb + "remaining_rq"),
 		RemainingRetries:     s.Gauge(cb + "remaining_retries"),
+		SSL: SSLStats{Handshake: s.Counter(p + "ssl.handshake"), SessionReused: s.Counter(p + "ssl.session_reused"),
+			ConnectionError: s.Counter(p + "ssl.connection_error"), FailVerifySAN: s.Counter(p + "ssl.fail_verify_san")},
 		Outlier: OutlierStats{
 			EjectionsActive:        s.Gauge(od + "ejections_active"),
 			EjectionsTotal:         s.Counter(od + "ejections_total"),

@@ -26,6 +26,9 @@ type BuildContext struct {
 	// FilterName is the name the filter has in http_filters: routes key
 	// their typed_per_filter_config by it. Set for each filter built.
 	FilterName string
+	// Listener and Direction are the listener's name and
+	// traffic_direction (INBOUND, OUTBOUND or "").
+	Listener, Direction string
 }
 
 // Filter wraps the rest of the chain. A filter reads the selected route

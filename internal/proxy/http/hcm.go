@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
@@ -115,20 +116,19 @@ func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info
 	}
 	info.RequestID = h.Get("X-Request-Id")
 	peer, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	info.Peer = mtls.PeerOf(c.Conn)
 	if cm.cfg.UseRemoteAddress {
 		ip := peer
 		if prior := h.Get("X-Forwarded-For"); prior != "" {
 			ip = prior + "," + ip
 		}
 		h.Set("X-Forwarded-For", ip)
-		h.Set("X-Forwarded-Proto", "http")
+		h.Set("X-Forwarded-Proto", scheme(info))
 	} else if h.Get("X-Forwarded-Proto") == "" {
-		h.Set("X-Forwarded-Proto", "http")
+		h.Set("X-Forwarded-Proto", scheme(info))
 	}
 	markInternal(h, info, cm.cfg.UseRemoteAddress, peer)
-	if cm.cfg.ForwardClientCert != "ALWAYS_FORWARD_ONLY" {
-		h.Del("X-Forwarded-Client-Cert") // plaintext downstream: no client certificate
-	}
+	forwardClientCert(h, cm.cfg, info.Peer)
 	if cm.cfg.NormalizePath || cm.cfg.MergeSlashes {
 		normalizePath(r.URL, cm.cfg.NormalizePath, cm.cfg.MergeSlashes)
 		r.RequestURI = r.URL.RequestURI()

@@ -6,10 +6,13 @@ package http
 
 import (
 	"context"
+	nethttp "net/http"
 	"strings"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
+	"github.com/lateenmesh/lateen/internal/proxy/telemetry/peer"
 )
 
 // ResponseFlag is one of Envoy's %RESPONSE_FLAGS%.
@@ -88,7 +91,19 @@ type Info struct {
 	// manager uses the remote address and it is a private or loopback
 	// one): x-envoy-* control headers are honoured only then.
 	Internal bool
-	route    *route
+	// Peer is the downstream TLS peer (nil: plaintext): principal,
+	// namespace, certificates, SNI, ALPN.
+	Peer *mtls.Peer
+	// UpstreamTransportFailureReason is why the upstream TLS handshake
+	// failed (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%).
+	UpstreamTransportFailureReason string
+	// DownstreamWorkload and UpstreamWorkload are the peers found by
+	// metadata exchange (nil: unknown), set by istio.metadata_exchange.
+	DownstreamWorkload, UpstreamWorkload *peer.Workload
+	// ResponseHeader is the response's header map once written (trailers
+	// join it when the response completes); nil before.
+	ResponseHeader nethttp.Header
+	route          *route
 }
 
 type infoKey struct{}

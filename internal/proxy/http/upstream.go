@@ -14,6 +14,7 @@ import (
 
 	"github.com/lateenmesh/lateen/internal/proxy/cluster"
 	"github.com/lateenmesh/lateen/internal/proxy/lb"
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 )
 
@@ -112,6 +113,9 @@ func (rt *router) attempt(out *nethttp.Request, f *forward, addr string) (*netht
 	resp, err := f.cluster.Upstream.RoundTrip(req)
 	if err != nil {
 		f.failure = classify(err, req.Context())
+		if he := (*mtls.HandshakeError)(nil); errors.As(err, &he) {
+			f.info.UpstreamTransportFailureReason = he.Error()
+		}
 		end()
 		if out.Context().Err() == nil {
 			if o, ok := outlierOutcomes[f.failure]; ok {
@@ -233,6 +237,9 @@ func (rt *router) errorHandler(w nethttp.ResponseWriter, r *nethttp.Request, err
 			flag = FlagUpstreamConnTermination
 		}
 		body := "upstream connect error or disconnect/reset before headers. reset reason: " + resetReasons[flag]
+		if reason := f.info.UpstreamTransportFailureReason; reason != "" {
+			body += ", transport failure reason: " + reason
+		}
 		localReply(w, f.info, nethttp.StatusServiceUnavailable, flag, body)
 	}
 }

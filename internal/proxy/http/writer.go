@@ -27,6 +27,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.wrote = true
 	w.info.ResponseCode = code
 	h := w.Header()
+	w.info.ResponseHeader = h
 	h.Set("Server", w.server)
 	if w.draining {
 		h.Set("Connection", "close")

@@ -62,6 +62,11 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	fs.StringVar(&o.WildcardAddress, "wildcard-address", "", "address to bind 0.0.0.0 listeners on (default --ip)")
 	fs.StringVar(&o.AdminAddress, "admin-address", "", "admin address (default <ip>:15000)")
 	fs.StringVar(&o.ReadyAddress, "ready-address", "", "readiness address (default <ip>:15021)")
+	fs.StringVar(&o.StatsAddress, "stats-address", "", "Prometheus stats address, /stats/prometheus (default <ip>:15090)")
+	fs.StringVar(&o.MergedStatsAddress, "merged-stats-address", "", "merged Prometheus stats address with the app's metrics (default <ip>:15020; - for none)")
+	fs.StringVar(&o.AppMetricsURL, "app-metrics-url", "", "the application's Prometheus metrics, merged on the merged stats address (e.g. http://127.0.0.1:9080/metrics)")
+	fs.Func("stats-inclusion-prefixes", "comma-separated Envoy-style stat name prefixes exported on /stats/prometheus (default server.,control_plane.,cluster_manager.,listener_manager.)",
+		func(v string) error { o.StatsInclusionPrefixes = strings.Split(v, ","); return nil })
 	fs.StringVar(&o.CAAddress, "ca-address", "", "pilot's CA (host:port, e.g. 127.0.0.1:15012); empty: no workload certificate")
 	fs.StringVar(&o.RootCertFile, "root-cert", "", "PEM root certificate(s) that verify pilot (CA and xDS over TLS)")
 	fs.StringVar(&o.TokenFile, "token-file", "", "bootstrap token file, sent to the CA as a bearer token")

@@ -102,6 +102,7 @@ func (s *Server) Restart(t testing.TB) {
 // Resources is one snapshot's resources by kind.
 type Resources struct {
 	Clusters, Endpoints, Listeners, Routes []types.Resource
+	Secrets                                []types.Resource // SDS secrets served over ADS
 }
 
 // Set publishes a snapshot for nodeID.
@@ -109,7 +110,7 @@ func (s *Server) Set(t testing.TB, nodeID, version string, r Resources) {
 	t.Helper()
 	snap, err := cachev3.NewSnapshot(version, map[resourcev3.Type][]types.Resource{
 		resourcev3.ClusterType: r.Clusters, resourcev3.EndpointType: r.Endpoints,
-		resourcev3.ListenerType: r.Listeners, resourcev3.RouteType: r.Routes,
+		resourcev3.ListenerType: r.Listeners, resourcev3.RouteType: r.Routes, resourcev3.SecretType: r.Secrets,
 	})
 	if err != nil {
 		t.Fatal(err)

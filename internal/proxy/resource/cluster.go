@@ -45,6 +45,25 @@ type Cluster struct {
 	// request's authority instead of the connection's original destination.
 	OriginalDstUseHeader  bool
 	HealthyPanicThreshold float64 // percent; default 50
+	// TLS is the transport_socket (nil: plaintext); SocketMatches, when
+	// any, choose per endpoint first (see SocketFor).
+	TLS           *UpstreamTLS
+	SocketMatches []TransportSocketMatch
+	// AutoSNI and AutoSANValidation (HttpProtocolOptions
+	// upstream_http_protocol_options): TLS to HTTP upstreams sends the
+	// request's host as SNI and verifies the server's certificate for it.
+	AutoSNI           bool
+	AutoSANValidation bool
+	// Service is filter_metadata.istio.services[0] (nil: none).
+	Service *ClusterService
+}
+
+// ClusterService is the service a cluster serves (Istio's cluster
+// metadata), for telemetry's destination_service labels.
+type ClusterService struct {
+	Host      string // e.g. reviews.default.svc.cluster.local
+	Name      string // e.g. reviews
+	Namespace string
 }
 
 // PoolSettings shape a cluster's upstream connections.
@@ -121,7 +140,8 @@ func (c *Cluster) ServiceName() string {
 func (c *Cluster) SameSettings(o *Cluster) bool {
 	return c.Type == o.Type && c.ConnectTimeout == o.ConnectTimeout &&
 		c.Protocol == o.Protocol && samePool(c.Pool, o.Pool) &&
-		c.Limits == o.Limits && c.OriginalDstUseHeader == o.OriginalDstUseHeader
+		c.Limits == o.Limits && c.OriginalDstUseHeader == o.OriginalDstUseHeader &&
+		c.AutoSNI == o.AutoSNI && c.AutoSANValidation == o.AutoSANValidation && sameSockets(c, o)
 }
 
 func samePool(a, b PoolSettings) bool {

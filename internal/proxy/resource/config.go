@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// Type URLs of the four xDS resource types the proxy consumes.
+// Type URLs of the xDS resource types the proxy consumes (and SecretType).
 const (
 	ListenerType = "type.googleapis.com/envoy.config.listener.v3.Listener"
 	RouteType    = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
@@ -28,6 +28,7 @@ type Config struct {
 	Routes    map[string]*RouteConfig
 	Clusters  map[string]*Cluster
 	Endpoints map[string]*LoadAssignment // keyed by EDS service name
+	Secrets   map[string]*Secret         // SDS secrets received over ADS
 	// Raw holds the received resources per type URL and name.
 	Raw map[string]map[string]Raw
 	// Versions holds the last accepted version_info per type URL.
@@ -97,6 +98,11 @@ func (c *Config) Missing() string {
 	for _, name := range c.RouteNames() {
 		if c.Routes[name] == nil {
 			return fmt.Sprintf("RouteConfiguration %q", name)
+		}
+	}
+	for _, name := range c.SecretNames() {
+		if c.Secrets[name] == nil {
+			return fmt.Sprintf("Secret %q", name)
 		}
 	}
 	for _, ln := range sortedKeys(c.Listeners) {

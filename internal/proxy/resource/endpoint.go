@@ -30,6 +30,9 @@ type Endpoint struct {
 	LocalityWeight uint32
 	Workload       string // filter_metadata.istio.workload
 	TLSMode        string // filter_metadata.istio.tlsMode
+	// SocketMatch is filter_metadata["envoy.transport_socket_match"]
+	// (string values), which a cluster's transport_socket_matches select on.
+	SocketMatch map[string]string
 }
 
 // Healthy reports whether the endpoint may receive traffic normally.

@@ -13,6 +13,16 @@ type Listener struct {
 	TrafficDirection string // "", "INBOUND", "OUTBOUND"
 	FilterChains     []FilterChain
 	DefaultChain     *FilterChain
+	// TLSInspector is the envoy.filters.listener.tls_inspector listener
+	// filter: connections are sniffed for a TLS ClientHello (transport
+	// protocol "tls", SNI, ALPN) before a filter chain is chosen. Without
+	// it every connection is "raw_buffer".
+	TLSInspector bool
+	// FiltersTimeout bounds the sniffing (0: none); on timeout the
+	// connection is closed, or treated as raw_buffer with
+	// ContinueOnFiltersTimeout.
+	FiltersTimeout           time.Duration
+	ContinueOnFiltersTimeout bool
 }
 
 // FilterChain is one filter chain of a listener.
@@ -23,6 +33,12 @@ type FilterChain struct {
 	// either an HTTP connection manager or a TCP proxy.
 	HTTP *HTTPConnectionManager
 	TCP  *TCPProxy
+	// NetworkFilters are the filters before the terminal one (metadata
+	// exchange, stats), decoded by their registered decoders.
+	NetworkFilters []NetworkFilter
+	// TLS is the chain's transport socket (DownstreamTlsContext): the
+	// connection is a TLS server handshake before the network filter.
+	TLS *DownstreamTLS
 }
 
 // FilterChainMatch selects a filter chain for a connection.
@@ -50,6 +66,17 @@ type HTTPConnectionManager struct {
 	ForwardClientCert   string // envoy enum name, e.g. "SANITIZE"
 	SetCurrentCertParts []string
 	UpgradeTypes        []UpgradeConfig
+	// AccessLogs log every request (access_log); Tracing (nil: off)
+	// samples requests and reports their spans.
+	AccessLogs []AccessLog
+	Tracing    *Tracing
+}
+
+// NetworkFilter is one network filter before a chain's terminal filter.
+type NetworkFilter struct {
+	Name    string
+	TypeURL string // the type URL inside a TypedStruct
+	Config  any    // decoder specific
 }
 
 // UpgradeConfig enables (or disables) an Upgrade type such as "websocket".
@@ -76,6 +103,7 @@ type TCPProxy struct {
 	WeightedClusters []WeightedCluster
 	IdleTimeout      time.Duration
 	IdleTimeoutSet   bool
+	AccessLogs       []AccessLog // one line per connection, when it closes
 }
 
 // Clusters returns the cluster names a TCP proxy references.

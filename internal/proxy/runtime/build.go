@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strconv"
 
 	"github.com/lateenmesh/lateen/internal/proxy/cluster"
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
 	"github.com/lateenmesh/lateen/internal/proxy/listener"
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
-	"github.com/lateenmesh/lateen/internal/proxy/tcp"
 )
 
 // build is one Apply's work in progress; it changes nothing shared.
@@ -21,6 +20,7 @@ type build struct {
 	tables   map[string]*proxyhttp.RouteTable
 	slots    map[string]*proxyhttp.Slot
 	cms      map[string]*proxyhttp.ConnManager
+	secrets  *mtls.Secrets
 }
 
 func (b *build) listeners() ([]listener.Spec, error) {
@@ -49,8 +49,9 @@ func (b *build) listeners() ([]listener.Spec, error) {
 	return specs, nil
 }
 
-func (b *build) selector(l *resource.Listener) (*selector, error) {
-	sel := &selector{}
+func (b *build) selector(l *resource.Listener) (*listener.Selector, error) {
+	sel := &listener.Selector{Inspect: l.TLSInspector, Timeout: l.FiltersTimeout, ContinueOnTimeout: l.ContinueOnFiltersTimeout,
+		NoMatch: b.rt.opts.Stats.Counter("listener." + b.rt.bindAddress(l) + ".no_filter_chain_match"), Logger: b.rt.log}
 	for i, fc := range l.Chains() {
 		path := fmt.Sprintf("filter_chains[%d]", i)
 		if fc == l.DefaultChain {
@@ -60,20 +61,28 @@ func (b *build) selector(l *resource.Listener) (*selector, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		c := chain{match: fc.Match, handler: h}
+		if fc.TLS != nil {
+			h = mtls.NewServerHandler(mtls.NewServer(fc.TLS, b.secrets), h, b.rt.opts.Stats,
+				"listener."+b.rt.bindAddress(l)+".", b.rt.log)
+		}
+		c := listener.Chain{Match: fc.Match, Handler: h}
 		if fc == l.DefaultChain {
-			sel.fallback = &c
+			sel.Default = &c
 		} else {
-			sel.chains = append(sel.chains, c)
+			sel.Chains = append(sel.Chains, c)
 		}
 	}
 	return sel, nil
 }
 
 func (b *build) chainHandler(l *resource.Listener, fc *resource.FilterChain, key string) (listener.Handler, error) {
-	bc := proxyhttp.BuildContext{Clusters: b.clusters, Stats: b.rt.opts.Stats, Logger: b.rt.log}
+	bc := proxyhttp.BuildContext{Clusters: b.clusters, Stats: b.rt.opts.Stats, Logger: b.rt.log,
+		Listener: l.Name, Direction: l.TrafficDirection}
 	if fc.TCP != nil {
-		return tcp.New(fc.TCP, b.clusters, b.rt.opts.Stats, b.rt.log), nil
+		return b.tcpProxy(l, fc)
+	}
+	if len(fc.NetworkFilters) > 0 {
+		return nil, fmt.Errorf("network filter %q before http_connection_manager: not supported by lateen-proxy", fc.NetworkFilters[0].TypeURL)
 	}
 	table := b.tables[fc.HTTP.RDSName]
 	if fc.HTTP.RouteConfig != nil {
@@ -107,54 +116,3 @@ type httpHandler struct {
 }
 
 func (h *httpHandler) ServeConn(c net.Conn) { h.server.ServeConn(c, h.slot, h.listener) }
-
-// selector picks a connection's filter chain. Only plaintext connections
-// exist yet (no TLS or HTTP inspector): chains that require transport
-// protocol "tls", server names or application protocols never match.
-type selector struct {
-	chains   []chain
-	fallback *chain
-}
-
-type chain struct {
-	match   resource.FilterChainMatch
-	handler listener.Handler
-}
-
-func (s *selector) ServeConn(c net.Conn) {
-	if ch := s.pick(localPort(c)); ch != nil {
-		ch.handler.ServeConn(c)
-		return
-	}
-	_ = c.Close() // no matching filter chain
-}
-
-// pick prefers chains naming the destination port over chains without one.
-func (s *selector) pick(port uint32) *chain {
-	var any *chain
-	for i := range s.chains {
-		m := &s.chains[i].match
-		if m.TransportProtocol == "tls" || len(m.ServerNames) > 0 || len(m.ApplicationProtocols) > 0 {
-			continue
-		}
-		if m.DestinationPort == port {
-			return &s.chains[i]
-		}
-		if m.DestinationPort == 0 && any == nil {
-			any = &s.chains[i]
-		}
-	}
-	if any != nil {
-		return any
-	}
-	return s.fallback
-}
-
-func localPort(c net.Conn) uint32 {
-	_, p, err := net.SplitHostPort(c.LocalAddr().String())
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(p)
-	return uint32(n)
-}

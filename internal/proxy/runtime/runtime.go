@@ -15,8 +15,10 @@ import (
 	"github.com/lateenmesh/lateen/internal/proxy/cluster"
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
 	"github.com/lateenmesh/lateen/internal/proxy/listener"
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
+	"github.com/lateenmesh/lateen/internal/proxy/tcp"
 )
 
 // Options configure a Runtime.
@@ -28,6 +30,10 @@ type Options struct {
 	Listeners       *listener.Manager
 	HTTP            *proxyhttp.Server
 	Filters         *proxyhttp.Filters // nil: proxyhttp.NewFilters()
+	TCPFilters      *tcp.Filters       // nil: tcp.NewFilters()
+	// TLS resolves the secrets of transport sockets (nil: a store
+	// without workload identity).
+	TLS *mtls.Store
 }
 
 // Graph is one active configuration and what was built from it. It is
@@ -60,6 +66,12 @@ func New(opts Options) (*Runtime, error) {
 	if opts.Filters == nil {
 		opts.Filters = proxyhttp.NewFilters()
 	}
+	if opts.TLS == nil {
+		opts.TLS = mtls.NewStore(mtls.Options{Stats: opts.Stats, Logger: opts.Logger})
+	}
+	if opts.TCPFilters == nil {
+		opts.TCPFilters = tcp.NewFilters()
+	}
 	return &Runtime{opts: opts, log: opts.Logger.With("component", "runtime"),
 		clusters: cluster.NewManager(opts.Stats), slots: map[string]*proxyhttp.Slot{}, ready: make(chan struct{})}, nil
 }
@@ -74,11 +86,13 @@ func (r *Runtime) Ready() <-chan struct{} { return r.ready }
 func (r *Runtime) Apply(cfg *resource.Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	set, err := r.clusters.Build(cfg)
+	secrets := r.opts.TLS.Secrets(cfg.Secrets)
+	set, err := r.clusters.Build(cfg, secrets)
 	if err != nil {
 		return err
 	}
-	b := &build{rt: r, cfg: cfg, clusters: set, slots: map[string]*proxyhttp.Slot{}, cms: map[string]*proxyhttp.ConnManager{}}
+	b := &build{rt: r, cfg: cfg, clusters: set, slots: map[string]*proxyhttp.Slot{}, cms: map[string]*proxyhttp.ConnManager{},
+		secrets: secrets}
 	specs, err := b.listeners()
 	if err != nil {
 		return err

@@ -24,18 +24,7 @@ import (
 // defaultIdleTimeout is Envoy's TCP proxy idle timeout when none is set.
 const defaultIdleTimeout = time.Hour
 
-// ConnInfo is one proxied connection's stream info (for telemetry and
-// access logs later).
-type ConnInfo struct {
-	Start         time.Time
-	Cluster       string
-	UpstreamHost  string
-	BytesReceived atomic.Int64 // downstream → upstream
-	BytesSent     atomic.Int64 // upstream → downstream
-	Failed        bool         // no healthy upstream or connect failure
-}
-
-// Proxy is a built TCP proxy filter. It is immutable.
+// Proxy is a built TCP proxy filter. It is immutable once serving.
 type Proxy struct {
 	cfg      *resource.TCPProxy
 	clusters *cluster.Set
@@ -43,7 +32,12 @@ type Proxy struct {
 	log      *slog.Logger
 	cxTotal  *stats.Counter
 	rx, tx   *stats.Counter
-	OnDone   func(*ConnInfo) // optional hook (telemetry)
+	// Listener names the listener in ConnInfo; Observers follow every
+	// connection and Exchanger, when set, wraps both sides (metadata
+	// exchange). The runtime sets them before serving.
+	Listener  string
+	Observers []Observer
+	Exchanger Exchanger
 }
 
 // New builds a TCP proxy over clusters.
@@ -83,13 +77,9 @@ func (p *Proxy) pickCluster() string {
 // ServeConn proxies c until both directions are closed.
 func (p *Proxy) ServeConn(c net.Conn) {
 	defer c.Close()
-	info := &ConnInfo{Start: time.Now(), Cluster: p.pickCluster()}
+	info := newConnInfo(c, p.Listener, p.pickCluster())
 	p.cxTotal.Inc()
-	defer func() {
-		if p.OnDone != nil {
-			p.OnDone(info)
-		}
-	}()
+	defer p.begin(info)()
 	cl := p.clusters.Get(info.Cluster)
 	if cl == nil {
 		info.Failed = true
@@ -101,7 +91,7 @@ func (p *Proxy) ServeConn(c net.Conn) {
 		info.Failed = true
 		return
 	}
-	info.UpstreamHost = ep.Address
+	info.setUpstreamHost(ep.Address)
 	up, err := cl.Upstream.Dial(context.Background(), ep.Address)
 	if err != nil {
 		p.log.Debug("upstream connect failed", "cluster", info.Cluster, "host", ep.Address, "err", err)
@@ -109,6 +99,9 @@ func (p *Proxy) ServeConn(c net.Conn) {
 		return
 	}
 	defer up.Close()
+	if p.Exchanger != nil {
+		c, up = p.Exchanger.WrapDownstream(c, info), p.Exchanger.WrapUpstream(up, info)
+	}
 	p.pipe(c, up, info)
 }
 
@@ -121,22 +114,19 @@ func (p *Proxy) pipe(down, up net.Conn, info *ConnInfo) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		n := p.copy(up, down, &last)
-		info.BytesReceived.Add(n)
-		p.rx.Add(uint64(n))
+		p.copy(up, down, &last, &info.BytesReceived, p.rx)
 	}()
 	go func() {
 		defer wg.Done()
-		n := p.copy(down, up, &last)
-		info.BytesSent.Add(n)
-		p.tx.Add(uint64(n))
+		p.copy(down, up, &last, &info.BytesSent, p.tx)
 	}()
 	wg.Wait()
 }
 
-func (p *Proxy) copy(dst, src net.Conn, last *atomic.Int64) int64 {
+// copy moves bytes from src to dst, counting them as they go (so that
+// telemetry can report long connections periodically).
+func (p *Proxy) copy(dst, src net.Conn, last, count *atomic.Int64, stat *stats.Counter) {
 	buf := make([]byte, 32*1024)
-	var total int64
 	for {
 		if p.idle > 0 {
 			_ = src.SetReadDeadline(time.Now().Add(p.idle))
@@ -146,9 +136,10 @@ func (p *Proxy) copy(dst, src net.Conn, last *atomic.Int64) int64 {
 			last.Store(time.Now().UnixNano())
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				_ = src.Close()
-				return total
+				return
 			}
-			total += int64(n)
+			count.Add(int64(n))
+			stat.Add(uint64(n))
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && time.Since(time.Unix(0, last.Load())) < p.idle {
 			continue // the other direction is active
@@ -160,7 +151,7 @@ func (p *Proxy) copy(dst, src net.Conn, last *atomic.Int64) int64 {
 				_ = dst.Close()
 				_ = src.Close()
 			}
-			return total
+			return
 		}
 	}
 }

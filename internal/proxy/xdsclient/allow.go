@@ -14,22 +14,26 @@ import (
 // its type URL unpacks and walks it.
 var allowed = map[protoreflect.FullName][]string{
 	// Listener.
-	"envoy.config.listener.v3.Listener":         {"name", "address", "traffic_direction", "filter_chains", "default_filter_chain"},
-	"envoy.config.core.v3.Address":              {"socket_address"},
-	"envoy.config.core.v3.SocketAddress":        {"address", "port_value"},
-	"envoy.config.listener.v3.FilterChain":      {"name", "filter_chain_match", "filters"},
-	"envoy.config.listener.v3.FilterChainMatch": {"destination_port", "transport_protocol", "application_protocols", "server_names"},
-	"envoy.config.listener.v3.Filter":           {"name", "typed_config"},
+	"envoy.config.listener.v3.Listener": {"name", "address", "traffic_direction", "filter_chains", "default_filter_chain",
+		"listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout"},
+	"envoy.config.listener.v3.ListenerFilter":                         {"name", "typed_config"},
+	"envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector": {},
+	"envoy.config.core.v3.Address":                                    {"socket_address"},
+	"envoy.config.core.v3.SocketAddress":                              {"address", "port_value"},
+	"envoy.config.listener.v3.FilterChain":                            {"name", "filter_chain_match", "filters", "transport_socket"},
+	"envoy.config.listener.v3.FilterChainMatch":                       {"destination_port", "transport_protocol", "application_protocols", "server_names"},
+	"envoy.config.listener.v3.Filter":                                 {"name", "typed_config"},
 	hcmPkg + "HttpConnectionManager": {"stat_prefix", "rds", "route_config", "http_filters", "codec_type",
 		"generate_request_id", "use_remote_address", "stream_idle_timeout", "request_timeout", "server_name",
-		"normalize_path", "merge_slashes", "forward_client_cert_details", "set_current_client_cert_details", "upgrade_configs"},
+		"normalize_path", "merge_slashes", "forward_client_cert_details", "set_current_client_cert_details", "upgrade_configs",
+		"access_log", "tracing"},
 	hcmPkg + "Rds":        {"config_source", "route_config_name"},
 	hcmPkg + "HttpFilter": {"name", "typed_config"},
 	hcmPkg + "HttpConnectionManager.SetCurrentClientCertDetails": {"subject", "cert", "chain", "dns", "uri"},
 	hcmPkg + "HttpConnectionManager.UpgradeConfig":               {"upgrade_type", "enabled"},
-	"envoy.config.core.v3.ConfigSource":                          {"ads", "resource_api_version", "initial_fetch_timeout"},
+	"envoy.config.core.v3.ConfigSource":                          {"ads", "api_config_source", "resource_api_version", "initial_fetch_timeout"},
 	"envoy.config.core.v3.AggregatedConfigSource":                {},
-	tcpPkg + "TcpProxy":                                          {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout"},
+	tcpPkg + "TcpProxy":                                          {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log"},
 	tcpPkg + "TcpProxy.WeightedCluster":                          {"clusters"},
 	tcpPkg + "TcpProxy.WeightedCluster.ClusterWeight":            {"name", "weight"},
 	"envoy.extensions.filters.http.router.v3.Router":             {},
@@ -90,7 +94,9 @@ var allowed = map[protoreflect.FullName][]string{
 	"envoy.config.cluster.v3.Cluster": {"name", "type", "eds_cluster_config", "load_assignment", "connect_timeout",
 		"lb_policy", "circuit_breakers", "common_lb_config", "typed_extension_protocol_options",
 		"metadata", "original_dst_lb_config", "outlier_detection", "round_robin_lb_config",
-		"least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config", "upstream_connection_options"},
+		"least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config", "upstream_connection_options",
+		"transport_socket", "transport_socket_matches"},
+	"envoy.config.cluster.v3.Cluster.TransportSocketMatch":                    {"name", "match", "transport_socket"},
 	"envoy.config.cluster.v3.Cluster.EdsClusterConfig":                        {"eds_config", "service_name"},
 	"envoy.config.cluster.v3.Cluster.CommonLbConfig":                          {"healthy_panic_threshold", "locality_weighted_lb_config"},
 	"envoy.config.cluster.v3.Cluster.CommonLbConfig.LocalityWeightedLbConfig": {},
@@ -110,9 +116,11 @@ var allowed = map[protoreflect.FullName][]string{
 	"envoy.config.cluster.v3.CircuitBreakers":           {"thresholds"},
 	"envoy.config.cluster.v3.CircuitBreakers.Thresholds": {"priority", "max_connections", "max_pending_requests",
 		"max_requests", "max_retries", "track_remaining"},
-	"envoy.type.v3.Percent":                                                          {"value"},
-	"envoy.config.core.v3.Metadata":                                                  {"filter_metadata"},
-	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions":                         {"explicit_http_config", "use_downstream_protocol_config", "common_http_protocol_options"},
+	"envoy.type.v3.Percent":         {"value"},
+	"envoy.config.core.v3.Metadata": {"filter_metadata"},
+	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {"explicit_http_config", "use_downstream_protocol_config",
+		"common_http_protocol_options", "upstream_http_protocol_options"},
+	"envoy.config.core.v3.UpstreamHttpProtocolOptions":                               {"auto_sni", "auto_san_validation"},
 	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig":      {"http_protocol_options", "http2_protocol_options"},
 	"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig": {"http_protocol_options", "http2_protocol_options"},
 	"envoy.config.core.v3.Http1ProtocolOptions":                                      {},
@@ -125,18 +133,57 @@ var allowed = map[protoreflect.FullName][]string{
 	"envoy.config.core.v3.Locality":                  {"region", "zone", "sub_zone"},
 	"envoy.config.endpoint.v3.LbEndpoint":            {"endpoint", "load_balancing_weight", "health_status", "metadata"},
 	"envoy.config.endpoint.v3.Endpoint":              {"address"},
+
+	// Transport sockets and SDS secrets.
+	"envoy.config.core.v3.TransportSocket":                       {"name", "typed_config"},
+	"envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer": {},
+	tlsPkg + "UpstreamTlsContext":                                {"common_tls_context", "sni"},
+	tlsPkg + "DownstreamTlsContext":                              {"common_tls_context", "require_client_certificate"},
+	tlsPkg + "CommonTlsContext": {"tls_params", "alpn_protocols", "tls_certificate_sds_secret_configs",
+		"validation_context", "validation_context_sds_secret_config", "combined_validation_context"},
+	tlsPkg + "CommonTlsContext.CombinedCertificateValidationContext": {"default_validation_context", "validation_context_sds_secret_config"},
+	tlsPkg + "TlsParameters":                     {"tls_minimum_protocol_version", "tls_maximum_protocol_version", "cipher_suites"},
+	tlsPkg + "SdsSecretConfig":                   {"name", "sds_config"},
+	tlsPkg + "CertificateValidationContext":      {"match_subject_alt_names", "trusted_ca"},
+	tlsPkg + "Secret":                            {"name", "tls_certificate", "validation_context"},
+	tlsPkg + "TlsCertificate":                    {"certificate_chain", "private_key"},
+	"envoy.config.core.v3.ApiConfigSource":       {"api_type", "transport_api_version", "grpc_services", "set_node_on_first_message_only"},
+	"envoy.config.core.v3.GrpcService":           {"envoy_grpc", "timeout", "initial_metadata"},
+	"envoy.config.core.v3.GrpcService.EnvoyGrpc": {"cluster_name", "authority"},
+
+	// Access logs and tracing (HCM access_log and tracing, TcpProxy access_log).
+	"envoy.config.accesslog.v3.AccessLog":                   {"name", "filter", "typed_config"},
+	"envoy.config.accesslog.v3.AccessLogFilter":             {"extension_filter"},
+	"envoy.config.accesslog.v3.ExtensionFilter":             {"name", "typed_config"},
+	"envoy.extensions.access_loggers.file.v3.FileAccessLog": {"path", "log_format"},
+	"envoy.config.core.v3.SubstitutionFormatString": {"text_format_source", "json_format", "omit_empty_values",
+		"formatters", "json_format_options"},
+	"envoy.config.core.v3.JsonFormatOptions":                          {"sort_properties"},
+	"envoy.config.core.v3.TypedExtensionConfig":                       {"name", "typed_config"},
+	"envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery": {},
+	"envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter": {"expression"},
+	hcmPkg + "HttpConnectionManager.Tracing": {"client_sampling", "random_sampling", "overall_sampling",
+		"max_path_tag_length", "custom_tags", "provider", "spawn_upstream_span", "no_context_propagation"},
+	"envoy.type.tracing.v3.CustomTag":         {"tag", "literal", "request_header", "value"},
+	"envoy.type.tracing.v3.CustomTag.Literal": {"value"},
+	"envoy.type.tracing.v3.CustomTag.Header":  {"name", "default_value"},
+	"envoy.config.trace.v3.Tracing.Http":      {"name", "typed_config"},
+	"envoy.config.trace.v3.ZipkinConfig": {"collector_cluster", "collector_endpoint", "trace_id_128bit",
+		"shared_span_context", "collector_endpoint_version", "collector_hostname", "trace_context_option", "collector_service"},
+	"envoy.config.trace.v3.OpenTelemetryConfig": {"grpc_service", "http_service", "service_name"},
+	"envoy.config.core.v3.HttpService":          {"http_uri", "request_headers_to_add"},
+	"envoy.config.core.v3.HttpUri":              {"uri", "cluster", "timeout"},
 }
 
 const (
 	hcmPkg = "envoy.extensions.filters.network.http_connection_manager.v3."
 	tcpPkg = "envoy.extensions.filters.network.tcp_proxy.v3."
+	tlsPkg = "envoy.extensions.transport_sockets.tls.v3."
 )
 
 // notYet lists fields docs/xds.md names that this proxy cannot enforce yet:
 // setting them is NACKed with "not supported yet" rather than ignored.
-var notYet = map[protoreflect.FullName][]string{
-	"envoy.config.cluster.v3.Cluster": {"transport_socket"},
-}
+var notYet = map[protoreflect.FullName][]string{}
 
 // leafMessages are accepted whole (well-known value types).
 var leafMessages = map[protoreflect.FullName]bool{

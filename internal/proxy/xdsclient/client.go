@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
+	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
 
 // Applier receives complete configurations. An error keeps the previous
@@ -44,6 +45,9 @@ type Options struct {
 	TLS        *tls.Config
 	BackoffMin time.Duration // default 100ms
 	BackoffMax time.Duration // default 10s
+	// Stats, when set, receives the control plane health stats (see
+	// health.go).
+	Stats *stats.Store
 }
 
 // Client is an ADS client.
@@ -52,6 +56,7 @@ type Client struct {
 	log     *slog.Logger
 	state   *state // accepted (ACKed) resources
 	applied *state // what the Applier last accepted; nil before
+	health  *health
 }
 
 // New validates opts. It does no I/O.
@@ -78,7 +83,8 @@ func New(opts Options) (*Client, error) {
 	if opts.BackoffMax <= 0 {
 		opts.BackoffMax = 10 * time.Second
 	}
-	return &Client{opts: opts, log: opts.Logger.With("component", "xdsclient"), state: newState()}, nil
+	return &Client{opts: opts, log: opts.Logger.With("component", "xdsclient"), state: newState(),
+		health: newHealth(opts.Stats)}, nil
 }
 
 // Run connects and follows the ADS stream until ctx ends, reconnecting with
@@ -119,6 +125,8 @@ func (c *Client) stream(ctx context.Context, client discoveryv3.AggregatedDiscov
 	if err != nil {
 		return err
 	}
+	c.health.setConnected(true)
+	defer c.health.setConnected(false)
 	for _, ts := range c.state.types {
 		ts.requested, ts.nonce = false, ""
 	}
@@ -159,6 +167,8 @@ func (c *Client) subscribe(send func(string, error) error) error {
 			continue
 		case typeURL == resource.RouteType && (!answered(lds) || len(ts.names) == 0):
 			continue
+		case typeURL == resource.SecretType && (!answered(cds) || len(ts.names) == 0):
+			continue
 		}
 		ts.requested = true
 		if err := send(typeURL, nil); err != nil {
@@ -193,7 +203,9 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, send func(string, e
 		return fmt.Errorf("response for unsubscribed type %s", typeURL)
 	}
 	ts.nonce = resp.GetNonce()
-	if err := c.accept(resp); err != nil {
+	err := c.accept(resp)
+	c.health.update(typeURL, resp.GetVersionInfo(), err)
+	if err != nil {
 		c.log.Warn("NACK", "type", shortType(typeURL), "version", resp.GetVersionInfo(), "err", err)
 		return send(typeURL, err)
 	}
@@ -302,6 +314,7 @@ func updateNames(s *state) {
 	for typeURL, names := range map[string][]string{
 		resource.EndpointType: cfg.EDSNames(),
 		resource.RouteType:    cfg.RouteNames(),
+		resource.SecretType:   cfg.SecretNames(),
 	} {
 		ts := *s.types[typeURL]
 		ts.names = names

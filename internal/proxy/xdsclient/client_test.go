@@ -6,7 +6,7 @@ import (
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/google/go-cmp/cmp"
@@ -156,13 +156,16 @@ func TestNACKNamesResourceAndFieldAndKeepsLastGood(t *testing.T) {
 			detail: `Cluster "c1": dns_lookup_family: field not supported by lateen-proxy`,
 		},
 		{
-			name: "contract field not enforced yet",
+			name: "secret the proxy does not serve",
 			cluster: func() *clusterv3.Cluster {
 				c := proxytest.EDSCluster("c1")
-				c.TransportSocket = &corev3.TransportSocket{Name: "envoy.transport_sockets.tls"}
+				ctx := proxytest.IstioMutual("sni")
+				ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{proxytest.LocalSDS("ROOTCA")}
+				c.TransportSocket = proxytest.UpstreamSocket(ctx)
 				return c
 			},
-			detail: `Cluster "c1": transport_socket: not supported yet by lateen-proxy`,
+			detail: `Cluster "c1": transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name: ` +
+				`"ROOTCA" is not a secret the proxy serves here (default or file-cert: for certificates, ROOTCA or file-root: for validation)`,
 		},
 		{
 			name: "unknown discovery type",

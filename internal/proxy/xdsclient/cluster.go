@@ -9,6 +9,7 @@ import (
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/lateenmesh/lateen/internal/proxy/lb"
@@ -38,7 +39,7 @@ func decodeCluster(_ *Decoders, a *anypb.Any) (string, any, error) {
 	}
 	for _, step := range []func(*clusterv3.Cluster, *resource.Cluster) error{
 		decodeDiscovery, decodeCommonLB, decodeLBConfig, decodeCircuitBreakers, decodeProtocolOptions,
-		decodeOutlierDetection, decodeConnectionOptions,
+		decodeOutlierDetection, decodeConnectionOptions, decodeTransportSockets, decodeClusterService,
 	} {
 		if err := step(&pb, c); err != nil {
 			return c.Name, nil, err
@@ -265,6 +266,8 @@ func decodeProtocolOptions(pb *clusterv3.Cluster, c *resource.Cluster) error {
 			return fieldErr(path+".explicit_http_config", "a protocol is required")
 		}
 		c.Pool.MaxConcurrentStreams = h2.GetMaxConcurrentStreams().GetValue()
+		c.AutoSNI = po.GetUpstreamHttpProtocolOptions().GetAutoSni()
+		c.AutoSANValidation = po.GetUpstreamHttpProtocolOptions().GetAutoSanValidation()
 		if err := decodeCommonHTTP(po.GetCommonHttpProtocolOptions(), path+".common_http_protocol_options", &c.Pool); err != nil {
 			return err
 		}
@@ -371,5 +374,57 @@ func decodeOutlierDetection(pb *clusterv3.Cluster, c *resource.Cluster) error {
 		o.MaxEjectionTime = max(o.MaxEjectionTime, o.BaseEjectionTime) // Envoy: the default or the base, whichever is larger
 	}
 	c.Outlier = &o
+	return nil
+}
+
+// socketMatchKey is the endpoint metadata that transport_socket_matches
+// select on (Envoy's envoy.transport_socket_match).
+const socketMatchKey = "envoy.transport_socket_match"
+
+// decodeTransportSockets decodes transport_socket and
+// transport_socket_matches (auto mTLS: TLS to endpoints with a sidecar,
+// plaintext to the others).
+func decodeTransportSockets(pb *clusterv3.Cluster, c *resource.Cluster) error {
+	if ts := pb.GetTransportSocket(); ts != nil {
+		t, err := decodeUpstreamSocket(ts)
+		if err != nil {
+			return under("transport_socket", err)
+		}
+		c.TLS = t
+	}
+	for i, m := range pb.GetTransportSocketMatches() {
+		path := fmt.Sprintf("transport_socket_matches[%d]", i)
+		tsm := resource.TransportSocketMatch{Name: m.GetName(), Match: map[string]string{}}
+		for k, v := range m.GetMatch().GetFields() {
+			sv, ok := v.GetKind().(*structpb.Value_StringValue)
+			if !ok {
+				return fieldErr(path+".match."+k, "only string values are supported by lateen-proxy")
+			}
+			tsm.Match[k] = sv.StringValue
+		}
+		if m.GetTransportSocket() == nil {
+			return fieldErr(path+".transport_socket", "required")
+		}
+		t, err := decodeUpstreamSocket(m.GetTransportSocket())
+		if err != nil {
+			return under(path+".transport_socket", err)
+		}
+		tsm.TLS = t
+		c.SocketMatches = append(c.SocketMatches, tsm)
+	}
+	return nil
+}
+
+// decodeClusterService reads the service a cluster serves from Istio's
+// metadata (filter_metadata.istio.services[0]: host, name, namespace),
+// which telemetry reports as destination_service*.
+func decodeClusterService(pb *clusterv3.Cluster, c *resource.Cluster) error {
+	svcs := pb.GetMetadata().GetFilterMetadata()["istio"].GetFields()["services"].GetListValue().GetValues()
+	if len(svcs) == 0 {
+		return nil
+	}
+	f := svcs[0].GetStructValue().GetFields()
+	c.Service = &resource.ClusterService{Host: f["host"].GetStringValue(), Name: f["name"].GetStringValue(),
+		Namespace: f["namespace"].GetStringValue()}
 	return nil
 }

@@ -54,9 +54,11 @@ func NewDecoders() *Decoders {
 	d.Register(resource.RouteType, DecoderFunc(decodeRouteConfigAny))
 	d.Register(resource.ClusterType, DecoderFunc(decodeCluster))
 	d.Register(resource.EndpointType, DecoderFunc(decodeLoadAssignment))
+	d.Register(resource.SecretType, DecoderFunc(decodeSecret))
 	d.RegisterNetworkFilter(hcmTypeURL, decodeHCM)
 	d.RegisterNetworkFilter(tcpProxyTypeURL, decodeTCPProxy)
 	registerHTTPFilters(d)
+	registerIstioFilters(d)
 	return d
 }
 

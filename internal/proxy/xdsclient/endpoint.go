@@ -72,5 +72,11 @@ func decodeLbEndpoint(pb *endpointv3.LbEndpoint) (resource.Endpoint, error) {
 		ep.Workload = md.GetFields()["workload"].GetStringValue()
 		ep.TLSMode = md.GetFields()["tlsMode"].GetStringValue()
 	}
+	if md := pb.GetMetadata().GetFilterMetadata()[socketMatchKey]; md != nil {
+		ep.SocketMatch = make(map[string]string, len(md.GetFields()))
+		for k, v := range md.GetFields() {
+			ep.SocketMatch[k] = v.GetStringValue()
+		}
+	}
 	return ep, nil
 }

@@ -10,6 +10,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -33,6 +34,7 @@ func TestTranslatorGoldenFilesDecode(t *testing.T) {
 		"endpoints": {resource.EndpointType, func() proto.Message { return &endpointv3.ClusterLoadAssignment{} }},
 		"listeners": {resource.ListenerType, func() proto.Message { return &listenerv3.Listener{} }},
 		"routes":    {resource.RouteType, func() proto.Message { return &routev3.RouteConfiguration{} }},
+		"secrets":   {resource.SecretType, func() proto.Message { return &tlsv3.Secret{} }},
 	}
 	d := NewDecoders()
 	for _, f := range files {

@@ -49,6 +49,9 @@ func decodeHCM(d *Decoders, a *anypb.Any, fc *resource.FilterChain) error {
 			Type: strings.ToLower(u.GetUpgradeType()), Enabled: u.GetEnabled() == nil || u.GetEnabled().GetValue(),
 		})
 	}
+	if err := decodeHCMObservability(&pb, h); err != nil {
+		return err
+	}
 	filters, err := decodeHTTPFilters(d, pb.GetHttpFilters())
 	if err != nil {
 		return err
@@ -122,7 +125,7 @@ func decodeHTTPFilters(d *Decoders, pbs []*hcmv3.HttpFilter) ([]resource.HTTPFil
 		if f.GetTypedConfig() == nil {
 			return nil, fieldErr(path+".typed_config", "required")
 		}
-		typeURL := f.GetTypedConfig().GetTypeUrl()
+		typeURL := configTypeURL(f.GetTypedConfig())
 		dec := d.http[typeURL]
 		if dec == nil {
 			return nil, fieldErr(path+".typed_config", "HTTP filter type %q not supported by lateen-proxy", typeURL)

@@ -5,6 +5,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	tlsinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
@@ -50,7 +51,35 @@ func decodeListener(d *Decoders, a *anypb.Any) (string, any, error) {
 	if len(l.FilterChains) == 0 && l.DefaultChain == nil {
 		return l.Name, nil, fieldErr("filter_chains", "no filter chain")
 	}
+	if err := decodeListenerFilters(&pb, l); err != nil {
+		return l.Name, nil, err
+	}
 	return l.Name, l, nil
+}
+
+// tlsInspectorTypeURL is Envoy's TLS inspector listener filter.
+const tlsInspectorTypeURL = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+
+// decodeListenerFilters accepts the TLS inspector (the only listener filter
+// lateen-proxy has) and its timeout settings.
+func decodeListenerFilters(pb *listenerv3.Listener, l *resource.Listener) error {
+	for i, f := range pb.GetListenerFilters() {
+		path := fmt.Sprintf("listener_filters[%d]", i)
+		a := f.GetTypedConfig()
+		if a.GetTypeUrl() != tlsInspectorTypeURL {
+			return fieldErr(path+".typed_config", "listener filter %q not supported by lateen-proxy", a.GetTypeUrl())
+		}
+		if err := unpack(a, &tlsinspectorv3.TlsInspector{}); err != nil {
+			return under(path+".typed_config", err)
+		}
+		l.TLSInspector = true
+	}
+	d, err := duration(pb.GetListenerFiltersTimeout(), "listener_filters_timeout")
+	if err != nil {
+		return err
+	}
+	l.FiltersTimeout, l.ContinueOnFiltersTimeout = d, pb.GetContinueOnListenerFiltersTimeout()
+	return nil
 }
 
 func decodeFilterChain(d *Decoders, pb *listenerv3.FilterChain) (*resource.FilterChain, error) {
@@ -68,16 +97,42 @@ func decodeFilterChain(d *Decoders, pb *listenerv3.FilterChain) (*resource.Filte
 			return nil, fieldErr("filter_chain_match.transport_protocol", "unknown transport protocol %q", fc.Match.TransportProtocol)
 		}
 	}
-	if len(pb.GetFilters()) != 1 {
-		return nil, fieldErr("filters", "want exactly one network filter (http_connection_manager or tcp_proxy), got %d", len(pb.GetFilters()))
+	if ts := pb.GetTransportSocket(); ts != nil {
+		tlsCtx, err := decodeDownstreamSocket(ts)
+		if err != nil {
+			return nil, under("transport_socket", err)
+		}
+		fc.TLS = tlsCtx
 	}
-	f := pb.GetFilters()[0]
-	dec := d.network[f.GetTypedConfig().GetTypeUrl()]
-	if dec == nil {
-		return nil, fieldErr("filters[0].typed_config", "network filter type %q not supported by lateen-proxy", f.GetTypedConfig().GetTypeUrl())
-	}
-	if err := dec(d, f.GetTypedConfig(), fc); err != nil {
-		return nil, under("filters[0].typed_config", err)
+	if err := decodeNetworkFilters(d, pb.GetFilters(), fc); err != nil {
+		return nil, err
 	}
 	return fc, nil
+}
+
+// decodeNetworkFilters decodes a chain's network filters: any number of
+// filters (metadata exchange, stats) before the terminal one, which is an
+// http_connection_manager or a tcp_proxy.
+func decodeNetworkFilters(d *Decoders, filters []*listenerv3.Filter, fc *resource.FilterChain) error {
+	if len(filters) == 0 {
+		return fieldErr("filters", "no network filter (http_connection_manager or tcp_proxy is required)")
+	}
+	for i, f := range filters {
+		path := fmt.Sprintf("filters[%d]", i)
+		typeURL := configTypeURL(f.GetTypedConfig())
+		dec := d.network[typeURL]
+		if dec == nil {
+			return fieldErr(path+".typed_config", "network filter type %q not supported by lateen-proxy", typeURL)
+		}
+		if err := dec(d, f.GetTypedConfig(), fc); err != nil {
+			return under(path+".typed_config", err)
+		}
+		if terminal := fc.HTTP != nil || fc.TCP != nil; terminal != (i == len(filters)-1) {
+			return fieldErr(path, "http_connection_manager or tcp_proxy must be the last network filter, and only the last")
+		}
+		if len(fc.NetworkFilters) > 0 && fc.NetworkFilters[len(fc.NetworkFilters)-1].Name == "" {
+			fc.NetworkFilters[len(fc.NetworkFilters)-1].Name = f.GetName()
+		}
+	}
+	return nil
 }

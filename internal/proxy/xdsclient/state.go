@@ -9,8 +9,10 @@ import (
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 )
 
-// subscribeOrder is Envoy's subscription order.
-var subscribeOrder = []string{resource.ClusterType, resource.EndpointType, resource.ListenerType, resource.RouteType}
+// subscribeOrder is Envoy's subscription order; SDS secrets (over ADS)
+// are asked for once clusters or listeners name them.
+var subscribeOrder = []string{resource.ClusterType, resource.EndpointType, resource.ListenerType, resource.RouteType,
+	resource.SecretType}
 
 // wildcard types receive their full state in every response.
 func wildcard(typeURL string) bool {
@@ -75,6 +77,7 @@ func (s *state) config() *resource.Config {
 		Routes:    map[string]*resource.RouteConfig{},
 		Clusters:  map[string]*resource.Cluster{},
 		Endpoints: map[string]*resource.LoadAssignment{},
+		Secrets:   map[string]*resource.Secret{},
 		Raw:       map[string]map[string]resource.Raw{},
 		Versions:  map[string]string{},
 	}
@@ -91,6 +94,8 @@ func (s *state) config() *resource.Config {
 				cfg.Clusters[name] = v
 			case *resource.LoadAssignment:
 				cfg.Endpoints[name] = v
+			case *resource.Secret:
+				cfg.Secrets[name] = v
 			}
 		}
 		cfg.Raw[typeURL] = raw

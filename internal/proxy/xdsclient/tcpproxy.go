@@ -17,6 +17,7 @@ func decodeTCPProxy(_ *Decoders, a *anypb.Any, fc *resource.FilterChain) error {
 		return err
 	}
 	t := &resource.TCPProxy{StatPrefix: pb.GetStatPrefix(), Cluster: pb.GetCluster()}
+	var err error
 	if wc := pb.GetWeightedClusters(); wc != nil {
 		for i, c := range wc.GetClusters() {
 			if c.GetName() == "" {
@@ -31,11 +32,13 @@ func decodeTCPProxy(_ *Decoders, a *anypb.Any, fc *resource.FilterChain) error {
 		return fieldErr("cluster_specifier", "cluster or weighted_clusters is required")
 	}
 	if pb.GetIdleTimeout() != nil {
-		d, err := duration(pb.GetIdleTimeout(), "idle_timeout")
-		if err != nil {
+		if t.IdleTimeout, err = duration(pb.GetIdleTimeout(), "idle_timeout"); err != nil {
 			return err
 		}
-		t.IdleTimeout, t.IdleTimeoutSet = d, true
+		t.IdleTimeoutSet = true
+	}
+	if t.AccessLogs, err = decodeAccessLogs(pb.GetAccessLog()); err != nil {
+		return err
 	}
 	fc.TCP = t
 	return nil

@@ -3,6 +3,7 @@ package productpage
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"html/template"
 	"net/http"
 )
@@ -86,7 +87,11 @@ func (s *server) serveProductPage(w http.ResponseWriter, r *http.Request) {
 		data.DetailsErr = detailsUnavailable
 	}
 	data.Reviews = new(reviewsDoc)
-	if err := s.getJSON(r.Context(), s.reviewsURL(productID), hdr, s.opts.ReviewsTimeout, data.Reviews); err != nil {
+	body, err := s.fetchReviews(r.Context(), s.reviewsURL(productID), hdr)
+	if err == nil {
+		err = json.Unmarshal(body, data.Reviews)
+	}
+	if err != nil {
 		data.ReviewsErr = reviewsUnavailable
 	}
 	s.render(w, "productpage.html", data)

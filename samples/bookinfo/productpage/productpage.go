@@ -82,23 +82,26 @@ func Run(ctx context.Context, opts Options) error {
 // Handler returns the product page's HTTP handler, access log included.
 func Handler(opts Options) http.Handler {
 	s := &server{
-		opts:   opts.withDefaults(),
-		client: appkit.NewClient(),
-		logger: appkit.Logger(opts.Logger),
+		opts:    opts.withDefaults(),
+		client:  appkit.NewClient(),
+		logger:  appkit.Logger(opts.Logger),
+		results: newResults(),
 	}
 	return appkit.AccessLog(opts.Logger, s.routes())
 }
 
 type server struct {
-	opts   Options
-	client *http.Client
-	logger *slog.Logger
+	opts    Options
+	client  *http.Client
+	logger  *slog.Logger
+	results *results // request_result_total on /metrics
 }
 
 func (s *server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 	mux.HandleFunc("GET /health", serveHealth)
+	mux.HandleFunc("GET /metrics", s.results.serveMetrics)
 	mux.HandleFunc("GET /productpage", s.serveProductPage)
 	mux.HandleFunc("POST /login", serveLogin)
 	mux.HandleFunc("GET /logout", serveLogout)

@@ -187,6 +187,30 @@ func TestReviewsTimeoutTwoAttempts(t *testing.T) {
 	}
 }
 
+// As in Istio's productpage, reviews is called again after an error
+// status too (a sidecar's 504 when a route timeout fires); details and
+// ratings are not.
+func TestReviewsErrorStatusTwoAttempts(t *testing.T) {
+	details := newUpstream(t, status(http.StatusGatewayTimeout))
+	reviews := newUpstream(t, status(http.StatusGatewayTimeout))
+	h := Handler(Options{DetailsURL: details.URL, ReviewsURL: reviews.URL, RatingsURL: details.URL})
+	rec := get(t, h, "/productpage", nil)
+	if !strings.Contains(rec.Body.String(), "Sorry, product reviews are currently unavailable for this book.") {
+		t.Error("page lacks the reviews error")
+	}
+	if got := reviews.calls.Load(); got != 2 {
+		t.Errorf("page: reviews called %d times, want 2", got)
+	}
+	get(t, h, "/api/v1/products/0/reviews", nil)
+	if got := reviews.calls.Load(); got != 4 {
+		t.Errorf("page and API: reviews called %d times, want 4", got)
+	}
+	get(t, h, "/api/v1/products/0/ratings", nil)
+	if got := details.calls.Load(); got != 2 {
+		t.Errorf("details (page) and ratings (API) called %d times, want once each", got)
+	}
+}
+
 func TestDetailsTimeoutTwoAttempts(t *testing.T) {
 	details := newUpstream(t, hang)
 	reviews := newUpstream(t, jsonAnswer("/reviews/0", reviewsJSON("", "")))

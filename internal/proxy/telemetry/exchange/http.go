@@ -1,0 +1,106 @@
+// Package exchange is Istio's metadata exchange, through which each side
+// of a request or connection learns the other's workload (for telemetry's
+// source_* and destination_* labels):
+//
+//   - HTTP: the istio.metadata_exchange HTTP filter
+//     (io.istio.http.peer_metadata.Config) sends this proxy's node metadata
+//     in x-envoy-peer-metadata / x-envoy-peer-metadata-id request headers
+//     (outbound) or response headers (inbound), and reads and strips the
+//     peer's before the application sees them.
+//   - TCP over mutual TLS: the istio.metadata_exchange network filter
+//     (envoy.tcp.metadataexchange.config.MetadataExchange): when ALPN
+//     negotiated "istio-peer-exchange", each side writes a preamble (magic,
+//     length, an Any holding a Struct with the node metadata) before its
+//     first bytes and reads the peer's before the stream's.
+package exchange
+
+import (
+	nethttp "net/http"
+
+	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
+	"github.com/lateenmesh/lateen/internal/proxy/resource"
+	"github.com/lateenmesh/lateen/internal/proxy/telemetry/peer"
+)
+
+// httpFilter builds the filter for one connection manager.
+func httpFilter(node *peer.Workload) proxyhttp.Factory {
+	value := node.Encode()
+	return func(cfg any, _ proxyhttp.BuildContext) (proxyhttp.Filter, error) {
+		c := cfg.(*resource.PeerMetadataConfig)
+		return func(next nethttp.Handler) nethttp.Handler {
+			return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+				info := proxyhttp.InfoFrom(r.Context())
+				if c.DownstreamDiscovery {
+					info.DownstreamWorkload = take(r.Header)
+				}
+				if c.UpstreamPropagation {
+					r.Header.Set(peer.HeaderMetadata, value)
+					r.Header.Set(peer.HeaderMetadataID, node.ID)
+				}
+				if !c.DownstreamPropagation && !c.UpstreamDiscovery {
+					next.ServeHTTP(w, r)
+					return
+				}
+				next.ServeHTTP(&writer{ResponseWriter: w, cfg: c, info: info, value: value, id: node.ID}, r)
+			})
+		}, nil
+	}
+}
+
+// take reads and removes the peer headers (nil when absent or invalid).
+func take(h nethttp.Header) *peer.Workload {
+	v, id := h.Get(peer.HeaderMetadata), h.Get(peer.HeaderMetadataID)
+	h.Del(peer.HeaderMetadata)
+	h.Del(peer.HeaderMetadataID)
+	if v == "" {
+		return nil
+	}
+	w, err := peer.Decode(id, v)
+	if err != nil {
+		return nil
+	}
+	return w
+}
+
+// writer reads the upstream's peer headers from the response, and adds
+// ours, before the response headers are sent.
+type writer struct {
+	nethttp.ResponseWriter
+	cfg       *resource.PeerMetadataConfig
+	info      *proxyhttp.Info
+	value, id string
+	wrote     bool
+}
+
+func (w *writer) WriteHeader(code int) {
+	if code >= 200 && !w.wrote {
+		w.wrote = true
+		h := w.Header()
+		if w.cfg.UpstreamDiscovery {
+			w.info.UpstreamWorkload = take(h)
+		}
+		if w.cfg.DownstreamPropagation {
+			h.Set(peer.HeaderMetadata, w.value)
+			h.Set(peer.HeaderMetadataID, w.id)
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writer) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(nethttp.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the client.
+func (w *writer) Flush() {
+	if !w.wrote {
+		w.WriteHeader(nethttp.StatusOK)
+	}
+	_ = nethttp.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach Hijack and friends.
+func (w *writer) Unwrap() nethttp.ResponseWriter { return w.ResponseWriter }
