@@ -14,8 +14,13 @@ build:
 vet:
 	$(GO) vet ./...
 
-## test: every test, with the race detector (what CI runs).
-test: vet
+## lint: staticcheck 2026.2.2 (module v0.8.2), pinned, fetched through the Go module proxy.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) run $(STATICCHECK) ./...
+
+## test: every test, with the race detector, after vet and lint (what CI runs).
+test: vet lint
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 ## unit: tests without the end-to-end suite.

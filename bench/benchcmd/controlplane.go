@@ -27,6 +27,7 @@ func controlplaneCmd(ctx context.Context, args []string, stderr io.Writer) error
 	fs.DurationVar(&o.Budget, "budget", 11*time.Minute, "time for the whole measurement; scales not reached are reported as not run")
 	memLimit := fs.Int("memory-limit-mb", 6<<10, "stop when pilot and the simulated proxies use more resident memory (MiB)")
 	fs.BoolVar(&o.Preliminary, "preliminary", false, "mark the results as preliminary (implied by smaller settings)")
+	fs.BoolVar(&o.Light, "light", false, "simulate proxies with a minimal ADS client that does not decode endpoints or routes (pilot's part alone)")
 	render := fs.Bool("render", false, "only rewrite the page and charts in --out from its JSON file")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -43,6 +43,7 @@ var changeKinds = []changeKind{
 // measurement is one change.
 type measurement struct {
 	latencies               []time.Duration // of the affected proxies that ACKed
+	delivered               []time.Duration // until their last marked response arrived
 	affected, missing       int
 	unneeded, leaked, nacks int
 	responses               int
@@ -120,6 +121,9 @@ func (b *bench) collect(w *watch, m *measurement) {
 			continue
 		}
 		m.latencies = append(m.latencies, r.done.Sub(w.start))
+		if !r.delivered.IsZero() {
+			m.delivered = append(m.delivered, r.delivered.Sub(w.start))
+		}
 	}
 }
 

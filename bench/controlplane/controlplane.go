@@ -51,7 +51,12 @@ type Options struct {
 	MemoryLimit uint64
 	Command     string
 	Preliminary bool
-	Logger      *slog.Logger
+	// Light simulates proxies with a minimal ADS client that ACKs without
+	// decoding endpoints or routes, to measure pilot's part alone (the
+	// default is lateen-proxy's own client, which decodes and validates
+	// everything).
+	Light  bool
+	Logger *slog.Logger
 }
 
 // DefaultProxies are the scales.
@@ -104,7 +109,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{Run: report.Run{Harness: "controlplane", Command: o.Command, Started: time.Now(),
 		Machine: report.Describe(), Preliminary: o.Preliminary},
-		Services: o.Services, Endpoints: o.Endpoints, Namespaces: o.Namespaces, Scoped: o.Scoped, Reps: o.Reps}
+		Services: o.Services, Endpoints: o.Endpoints, Namespaces: o.Namespaces, Scoped: o.Scoped, Reps: o.Reps, Light: o.Light}
 	b := &bench{o: o, hub: newHub(), decoders: xdsclient.NewDecoders()}
 	defer b.stop()
 	parent := ctx
@@ -212,7 +217,7 @@ func (b *bench) connect(ctx context.Context, n int) (time.Duration, error) {
 		p, err := newSimProxy(b.pilot.XDS, xdsclient.NodeInfo{
 			Type: "sidecar", IP: fmt.Sprintf("127.252.%d.%d", i/256, i%256), WorkloadName: fmt.Sprintf("sim-%04d", i),
 			Namespace: ns, ServiceAccount: "sim", Labels: map[string]string{"app": "sim"}, InterceptionMode: "NONE",
-		}, b.decoders, b.hub)
+		}, b.decoders, b.hub, b.o.Light)
 		if err != nil {
 			return 0, err
 		}

@@ -74,3 +74,28 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("render from JSON: %v", err)
 	}
 }
+
+// TestSmokeLight runs the harness with light clients: every change is
+// delivered to every proxy that sees it and to no other.
+func TestSmokeLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{
+		Binaries: benchtest.Binaries(os.Args[0]), WorkDir: t.TempDir(), OutDir: t.TempDir(),
+		Proxies: []int{8}, Services: 8, Endpoints: 2, Namespaces: 4, Scoped: 2, Reps: 1,
+		Timeout: time.Minute, Command: "go test", Light: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range res.Scales {
+		for _, c := range sc.Changes {
+			if c.Affected != 6 || c.Missing != 0 || c.Leaked != 0 || c.Unneeded != 0 || float64(c.DeliveredP99) <= 0 {
+				t.Errorf("%s: %+v", c.Kind, c)
+			}
+		}
+	}
+}

@@ -11,12 +11,14 @@ import (
 // Result is controlplane.json.
 type Result struct {
 	report.Run
-	Services   int     `json:"services"`
-	Endpoints  int     `json:"endpoints_per_service"`
-	Namespaces int     `json:"namespaces"`
-	Scoped     int     `json:"scoped_namespaces"`
-	Reps       int     `json:"repetitions"`
-	Scales     []Scale `json:"scales"`
+	Services   int `json:"services"`
+	Endpoints  int `json:"endpoints_per_service"`
+	Namespaces int `json:"namespaces"`
+	Scoped     int `json:"scoped_namespaces"`
+	Reps       int `json:"repetitions"`
+	// Light: the simulated proxies used the light client (pilot alone).
+	Light  bool    `json:"light_clients,omitempty"`
+	Scales []Scale `json:"scales"`
 	// HarnessPeakMB is the simulated proxies' process at its largest.
 	HarnessPeakMB float64 `json:"harness_peak_rss_mb"`
 }
@@ -48,6 +50,12 @@ type ChangeResult struct {
 	// First is the median over repetitions of the first ACK (pilot's
 	// ingestion and debounce plus one translation).
 	First report.Float `json:"first_ack_ms"`
+	// DeliveredP50, DeliveredP99: milliseconds from the file write until
+	// the change's last response arrived at an affected proxy, before the
+	// proxy decoded it: pilot's part of the latency (the simulated
+	// proxies still share the cores).
+	DeliveredP50 report.Float `json:"delivered_p50_ms"`
+	DeliveredP99 report.Float `json:"delivered_p99_ms"`
 	// Missing affected proxies never ACKed the change (in all
 	// repetitions); NACKs rejected it.
 	Missing int `json:"missing"`
@@ -67,16 +75,18 @@ type ChangeResult struct {
 	Bytes         float64 `json:"bytes_per_change"`
 	BytesPerProxy float64 `json:"bytes_per_receiving_proxy"`
 
-	all    load.Samples
-	firsts []time.Duration
-	n      int
-	sums   struct{ unneeded, translations, cpu, bytes, receivers float64 }
+	all       load.Samples
+	delivered load.Samples
+	firsts    []time.Duration
+	n         int
+	sums      struct{ unneeded, translations, cpu, bytes, receivers float64 }
 }
 
 func (c *ChangeResult) add(m measurement) {
 	c.n++
 	c.Affected = m.affected
 	c.all = append(c.all, m.latencies...)
+	c.delivered = append(c.delivered, m.delivered...)
 	if len(m.latencies) > 0 {
 		c.firsts = append(c.firsts, slices.Min(m.latencies))
 	}
@@ -95,6 +105,11 @@ func (c *ChangeResult) finish() {
 	c.P50, c.P99, c.Max = report.Float(s.P50), report.Float(s.P99), report.Float(s.Max)
 	if s.Count == 0 {
 		c.P50, c.P99, c.Max = report.NaN(), report.NaN(), report.NaN()
+	}
+	d := c.delivered.Summarize()
+	c.DeliveredP50, c.DeliveredP99 = report.Float(d.P50), report.Float(d.P99)
+	if d.Count == 0 {
+		c.DeliveredP50, c.DeliveredP99 = report.NaN(), report.NaN()
 	}
 	c.First = report.NaN()
 	if len(c.firsts) > 0 {

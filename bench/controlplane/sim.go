@@ -26,10 +26,11 @@ const maxMessage = 256 << 20
 // interceptor that sees every response and acknowledgement.
 type simProxy struct {
 	id, namespace string
-	client        *xdsclient.Client
-	synced        chan struct{} // closed on the first complete configuration
-	syncOnce      sync.Once
-	hub           *hub
+	// client is lateen-proxy's ADS client, or the light one (Options.Light).
+	client   interface{ Run(context.Context) error }
+	synced   chan struct{} // closed on the first complete configuration
+	syncOnce sync.Once
+	hub      *hub
 
 	mu    sync.Mutex
 	watch *watch
@@ -44,6 +45,10 @@ type proxyWatch struct {
 	marked    map[string]string // nonce → type URL of responses carrying the marker
 	acked     map[string]bool
 	done      time.Time
+	// arrived is when the first response carrying the marker arrived, by
+	// type (before the client decoded it); delivered, when every type had.
+	arrived   map[string]time.Time
+	delivered time.Time
 }
 
 // watch is the change being measured.
@@ -70,10 +75,14 @@ func (h *hub) signal() {
 	}
 }
 
-func newSimProxy(address string, info xdsclient.NodeInfo, decoders *xdsclient.Decoders, h *hub) (*simProxy, error) {
+func newSimProxy(address string, info xdsclient.NodeInfo, decoders *xdsclient.Decoders, h *hub, light bool) (*simProxy, error) {
 	p := &simProxy{namespace: info.Namespace, synced: make(chan struct{}), hub: h}
 	node := xdsclient.Node(info)
 	p.id = node.Id
+	if light {
+		p.client = &lightClient{address: address, node: node, p: p}
+		return p, nil
+	}
 	c, err := xdsclient.New(xdsclient.Options{
 		Address: address, Node: node, Applier: p, Decoders: decoders,
 		Logger: slog.New(slog.DiscardHandler),
@@ -101,7 +110,7 @@ func (p *simProxy) setWatch(w *watch) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.watch = w
-	p.seen = proxyWatch{marked: map[string]string{}, acked: map[string]bool{}}
+	p.seen = proxyWatch{marked: map[string]string{}, acked: map[string]bool{}, arrived: map[string]time.Time{}}
 }
 
 func (p *simProxy) result() proxyWatch {
@@ -122,9 +131,25 @@ func (p *simProxy) received(r *discoveryv3.DiscoveryResponse) {
 	for _, a := range r.GetResources() {
 		if bytes.Contains(a.GetValue(), p.watch.marker) {
 			p.seen.marked[r.GetNonce()] = r.GetTypeUrl()
+			p.arrived(r.GetTypeUrl())
 			return
 		}
 	}
+}
+
+// arrived records the first marked response of a type (p.mu held).
+func (p *simProxy) arrived(typeURL string) {
+	if _, ok := p.seen.arrived[typeURL]; ok {
+		return
+	}
+	now := time.Now()
+	p.seen.arrived[typeURL] = now
+	for _, t := range p.watch.types {
+		if _, ok := p.seen.arrived[t]; !ok {
+			return
+		}
+	}
+	p.seen.delivered = now
 }
 
 func (p *simProxy) sending(r *discoveryv3.DiscoveryRequest) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/lateenmesh/lateen/internal/demo"
@@ -17,7 +18,10 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&opts.ConfigDir, "config-dir", "", "directory for the demo's Istio YAML (default: a new temporary directory)")
 	fs.StringVar(&opts.StateDir, "state-dir", defaultStateDir(env), "directory for the running demo's state and logs")
 	fs.IntVar(&opts.IngressPort, "ingress-port", 8080, "port of the ingress gateway on 127.0.0.1")
-	fs.StringVar(&opts.Capture, "capture", "none", "traffic capture: none (apps use their sidecar as HTTP proxy)")
+	fs.StringVar(&opts.Capture, "capture", demo.CaptureAuto, "traffic capture: iptables (a network namespace per workload with Istio's\n"+
+		"iptables rules; needs root, ip, iptables and setpriv), none (apps use their sidecar as HTTP proxy),\n"+
+		"or auto: iptables when possible, else none")
+	cleanup := fs.Bool("cleanup", false, "remove what a demo that did not exit cleanly left (network namespaces, bridge, files) and exit")
 	fs.StringVar(&opts.CACertsDir, "cacerts-dir", "", "plug in a CA: directory of Istio's cacerts files (default: the demo's self-signed root)")
 	base := fs.String("address-base", "", "first loopback address of the demo (default: the first free 127.N.0.1)")
 	level := fs.String("log-level", "warn", "log level of the demo itself")
@@ -39,6 +43,10 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	opts.Logger = logger
+	if *cleanup {
+		return demo.Cleanup(ctx, opts.StateDir, env.Stdout)
+	}
+	opts.Host = demo.Host{Root: os.Geteuid() == 0, LookPath: func(p string) error { _, err := exec.LookPath(p); return err }}
 	if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
 		return err
 	}

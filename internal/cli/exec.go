@@ -13,7 +13,8 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "exec")
 	stateDir := fs.String("state-dir", defaultStateDir(env), "state directory of the running demo")
 	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: lateen exec [--state-dir DIR] WORKLOAD -- CMD [ARGS...]")
+		fmt.Fprintln(env.Stderr, "usage: lateen exec [--state-dir DIR] WORKLOAD -- CMD [ARGS...]\n"+
+			"Runs CMD as WORKLOAD: in its network namespace (capture=iptables, as root), else with its sidecar as HTTP proxy.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -35,7 +36,11 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, rest[1], rest[2:]...)
+	// Under capture=iptables the command runs in the workload's network
+	// namespace (`ip netns exec`), where the capture rules send its
+	// traffic through the sidecar and the mesh's names resolve.
+	argv := append(demo.NetnsExec(w), rest[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(environ(env), demo.WorkloadEnv(w)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
 	if err := cmd.Run(); err != nil {

@@ -15,6 +15,9 @@ import (
 //	ca/                       the self-signed root (kept across runs; ca-key.pem is 0600)
 //	identity/<workload>.token one bootstrap token per workload (0600, removed on exit)
 //	identity/tokens           sha256(token) → namespace/serviceAccount, read by pilot
+//
+// Under capture=iptables the sidecars run as ProxyUID: their tokens (owned
+// by it) and a copy of the root certificate are in /run/lateen/<network id>.
 func (d *demo) caDir() string       { return filepath.Join(d.opts.StateDir, "ca") }
 func (d *demo) identityDir() string { return filepath.Join(d.opts.StateDir, "identity") }
 func (d *demo) rootCert() string {
@@ -41,6 +44,9 @@ func (d *demo) caFlagValue() string {
 }
 func (d *demo) tokenHashes() string { return filepath.Join(d.identityDir(), "tokens") }
 func (d *demo) tokenFile(w *Workload) string {
+	if w.Netns != "" {
+		return filepath.Join(d.net.proxyDir(), w.Name+".token") // readable by the sidecar's user
+	}
 	return filepath.Join(d.identityDir(), w.Name+".token")
 }
 
@@ -60,6 +66,9 @@ func (d *demo) provisionIdentities() error {
 	if err := os.MkdirAll(d.identityDir(), 0o700); err != nil {
 		return err
 	}
+	if err := d.makeProxyDir(); err != nil {
+		return err
+	}
 	var hashes strings.Builder
 	hashes.WriteString("# lateen demo bootstrap tokens: sha256(token) namespace/serviceAccount\n")
 	for _, w := range d.workloads {
@@ -72,7 +81,10 @@ func (d *demo) provisionIdentities() error {
 		}
 		hashes.WriteString(authn.TokenLine(token, w.Namespace, w.ServiceAccount))
 	}
-	return d.writeSecret(d.tokenHashes(), hashes.String())
+	if err := d.writeSecret(d.tokenHashes(), hashes.String()); err != nil {
+		return err
+	}
+	return d.shareIdentity()
 }
 
 // writeSecret writes a 0600 file the demo removes on exit.

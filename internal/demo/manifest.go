@@ -19,13 +19,22 @@ type File struct {
 // Gateway and VirtualService from Istio's sample on ingressPort, and
 // DestinationRules with subsets for every service as Istio's
 // destination-rule-all.yaml has. No other VirtualService: reviews rotates.
+//
+// Under capture=iptables the ServiceEntries carry the services' VIPs and
+// there are no Sidecars: traffic reaches the proxies by capture.
 func Manifests(workloads []*Workload, ingressPort uint32) []File {
-	return []File{
+	var out []File
+	for _, f := range []File{
 		{"registry.yaml", docs(registry(workloads))},
 		{"sidecars.yaml", docs(sidecars(workloads))},
 		{"bookinfo-gateway.yaml", docs(bookinfoGateway(ingressPort))},
 		{"destination-rule-all.yaml", docs(destinationRules())},
+	} {
+		if len(f.Content) > 0 {
+			out = append(out, f)
+		}
 	}
+	return out
 }
 
 type object = map[string]any
@@ -50,13 +59,17 @@ func registry(workloads []*Workload) []object {
 		for _, p := range w.Ports {
 			ports = append(ports, object{"number": p.Number, "name": p.Name, "protocol": p.Protocol})
 		}
-		out = append(out, networking("ServiceEntry", w.Service, w.Namespace, object{
-			"hosts":            []any{fmt.Sprintf("%s.%s.svc.cluster.local", w.Service, w.Namespace)},
+		spec := object{
+			"hosts":            []any{serviceHost(w)},
 			"location":         "MESH_INTERNAL",
 			"resolution":       "STATIC",
 			"ports":            ports,
 			"workloadSelector": object{"labels": object{"app": w.Labels["app"]}},
-		}))
+		}
+		if w.VIP != "" {
+			spec["addresses"] = []any{w.VIP}
+		}
+		out = append(out, networking("ServiceEntry", w.Service, w.Namespace, spec))
 	}
 	for _, w := range workloads {
 		if w.Gateway {
@@ -80,7 +93,7 @@ func registry(workloads []*Workload) []object {
 func sidecars(workloads []*Workload) []object {
 	var out []object
 	for _, w := range workloads {
-		if w.Gateway {
+		if w.Gateway || w.Netns != "" {
 			continue
 		}
 		var ingress []any

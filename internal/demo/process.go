@@ -17,6 +17,8 @@ type process struct {
 	args []string
 	env  []string
 	log  string
+	// wrap runs the binary through a command (ip netns exec, setpriv).
+	wrap []string
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -31,7 +33,8 @@ func (p *process) start(exe string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, p.args...)
+	argv := append(append(append([]string(nil), p.wrap...), exe), p.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

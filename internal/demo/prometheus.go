@@ -27,7 +27,11 @@ func appMetricsURL(w *Workload) string {
 	if w.AppMetrics == nil {
 		return ""
 	}
-	return fmt.Sprintf("http://%s%s", net.JoinHostPort(w.Address, fmt.Sprint(w.AppMetrics.Port)), w.AppMetrics.Path)
+	host := w.Address
+	if w.Netns != "" {
+		host = "127.0.0.1" // as Istio's agent scrapes the app in its pod, uncaptured
+	}
+	return fmt.Sprintf("http://%s%s", net.JoinHostPort(host, fmt.Sprint(w.AppMetrics.Port)), w.AppMetrics.Path)
 }
 
 // PrometheusConfig is a Prometheus configuration scraping the workloads'

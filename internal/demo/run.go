@@ -28,8 +28,10 @@ type Options struct {
 	StateDir string
 	// IngressPort is the ingress gateway's port on 127.0.0.1.
 	IngressPort int
-	// Capture is the traffic capture mode: "none" (the only one so far).
+	// Capture is the traffic capture mode: "auto" (the default), "none"
+	// or "iptables" (see ResolveCapture); Host says what auto may use.
 	Capture string
+	Host    Host
 	// CACertsDir plugs an intermediate CA into pilot (Istio's cacerts
 	// files: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) instead
 	// of the demo's self-signed root.
@@ -56,7 +58,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, d.cleanup()) }()
-	if err := d.prepare(); err != nil {
+	if err := d.prepare(ctx); err != nil {
+		return err
+	}
+	if err := d.setupNetwork(ctx); err != nil {
 		return err
 	}
 	if err := d.startAll(); err != nil {
@@ -80,14 +85,24 @@ type demo struct {
 	createdCfg  bool
 	written     []string // files the demo created, removed on exit
 	ingressAddr string
+	// net is the private network of capture=iptables (nil otherwise).
+	net *Network
+	// ownsState: this demo got past the checks that no other demo runs
+	// with its state directory, so it removes the logs and identity there.
+	ownsState bool
 }
 
 func newDemo(opts Options) (*demo, error) {
-	if opts.Capture == "" {
-		opts.Capture = "none"
+	mode, why, err := ResolveCapture(opts.Capture, opts.Host)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Capture != "none" {
-		return nil, fmt.Errorf("--capture=%s: only \"none\" is supported yet", opts.Capture)
+	if (opts.Capture == "" || opts.Capture == CaptureAuto) && opts.AddressBase.IsValid() {
+		mode, why = CaptureNone, "an address base on loopback was given"
+	}
+	opts.Capture = mode
+	if opts.Capture == CaptureIptables && opts.AddressBase.IsValid() {
+		return nil, errors.New("--address-base is for --capture=none: capture=iptables picks a private network itself")
 	}
 	if opts.StateDir == "" || opts.Executable == "" {
 		return nil, errors.New("demo: state directory and executable are required")
@@ -104,24 +119,34 @@ func newDemo(opts Options) (*demo, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
+	fmt.Fprintf(opts.Stdout, "lateen demo: capture=%s (%s)\n", opts.Capture, why)
 	return &demo{opts: opts, ingressAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.IngressPort))}, nil
 }
 
 // prepare picks addresses, checks ports and writes the YAML and state.
-func (d *demo) prepare() error {
+func (d *demo) prepare(ctx context.Context) error {
 	if st, err := ReadState(d.opts.StateDir); err == nil && processAlive(st.PID) {
 		return fmt.Errorf("a demo (pid %d) is already running with state directory %s", st.PID, d.opts.StateDir)
 	}
 	if err := checkFree(d.ingressAddr); err != nil {
 		return fmt.Errorf("ingress port: %w (choose another with --ingress-port)", err)
 	}
-	base, err := d.pickBase()
+	if err := d.removeStaleNetwork(ctx); err != nil {
+		return err
+	}
+	base, err := d.pickBase(ctx)
 	if err != nil {
 		return err
 	}
 	d.base, d.workloads = base, Workloads(base)
 	if err := d.makeDirs(); err != nil {
 		return err
+	}
+	if d.net != nil {
+		layoutNetns(d.workloads, d.net)
+		if err := d.recordNetwork(); err != nil {
+			return err
+		}
 	}
 	if err := d.provisionIdentities(); err != nil {
 		return fmt.Errorf("provision identities: %w", err)
@@ -153,6 +178,7 @@ func (d *demo) makeDirs() error {
 	} else if err := os.MkdirAll(d.opts.ConfigDir, 0o755); err != nil {
 		return err
 	}
+	d.ownsState = true // from here on, the state directory's logs and identity are this demo's
 	return os.MkdirAll(d.logDir(), 0o755)
 }
 
@@ -164,7 +190,8 @@ func (d *demo) writeState() error {
 		PilotXDS: d.pilotAddr(15010), PilotSecure: d.pilotAddr(15012), RootCert: d.rootCert(),
 		PilotHTTP: d.pilotAddr(15014), IngressURL: "http://" + d.ingressAddr,
 		LogDir: d.logDir(), Workloads: filepath.Join(d.opts.StateDir, WorkloadsFile), AddressBase: d.base.String(),
-		PrometheusConfig: filepath.Join(d.opts.StateDir, PrometheusFile),
+		PrometheusConfig: filepath.Join(d.opts.StateDir, PrometheusFile), Network: d.net,
+		CreatedConfigDir: d.createdCfg, Written: d.written,
 	}
 	if err := writeJSON(filepath.Join(d.opts.StateDir, WorkloadsFile), d.workloads); err != nil {
 		return err
@@ -182,8 +209,12 @@ func (d *demo) pilotAddr(port int) string {
 }
 
 // pickBase returns the configured base or the first 127.N.0.1 whose pilot
-// ports are free.
-func (d *demo) pickBase() (netip.Addr, error) {
+// ports are free; under capture=iptables, the bridge address of a new
+// private network.
+func (d *demo) pickBase(ctx context.Context) (netip.Addr, error) {
+	if d.opts.Capture == CaptureIptables {
+		return d.pickNetwork(ctx)
+	}
 	if d.opts.AddressBase.IsValid() {
 		return d.opts.AddressBase, nil
 	}
@@ -228,12 +259,12 @@ func (d *demo) processes() []*process {
 	for _, w := range d.workloads {
 		procs = append(procs, &process{
 			name: w.Name + "-proxy", env: env, log: filepath.Join(d.logDir(), w.Name+"-proxy.log"),
-			args: d.proxyArgs(w),
+			args: d.proxyArgs(w), wrap: proxyWrap(w),
 		})
 		if len(w.Sample) > 0 {
 			procs = append(procs, &process{
 				name: w.Name, env: append(slices.Clone(env), WorkloadEnv(w)...), log: filepath.Join(d.logDir(), w.Name+".log"),
-				args: append([]string{"sample"}, w.Sample...),
+				args: append([]string{"sample"}, w.Sample...), wrap: NetnsExec(w),
 			})
 		}
 	}
@@ -241,12 +272,15 @@ func (d *demo) processes() []*process {
 }
 
 func (d *demo) proxyArgs(w *Workload) []string {
-	typ, wildcard := "sidecar", w.Address
+	typ, wildcard, mode := "sidecar", w.Address, "NONE"
 	if w.Gateway {
 		typ = "router"
 		if w.Labels["istio"] == "ingressgateway" {
 			wildcard = "127.0.0.1"
 		}
+	}
+	if w.Netns != "" {
+		wildcard, mode = "0.0.0.0", "REDIRECT" // iptables sends to 127.0.0.1:15001 and <address>:15006
 	}
 	var labels []string
 	for _, k := range sortedmap.Keys(w.Labels) {
@@ -254,10 +288,10 @@ func (d *demo) proxyArgs(w *Workload) []string {
 	}
 	return []string{"proxy",
 		"--xds-address", d.pilotAddr(15012), "--xds-tls", "--ca-address", d.pilotAddr(15012),
-		"--root-cert", d.rootCert(), "--token-file", d.tokenFile(w),
+		"--root-cert", d.proxyRootCert(), "--token-file", d.tokenFile(w),
 		"--type", typ, "--ip", w.Address,
 		"--namespace", w.Namespace, "--workload-name", w.Name, "--service-account", w.ServiceAccount,
-		"--labels", strings.Join(labels, ","), "--interception-mode", "NONE",
+		"--labels", strings.Join(labels, ","), "--interception-mode", mode,
 		"--wildcard-address", wildcard,
 		"--admin-address", net.JoinHostPort(w.Address, "15000"),
 		"--ready-address", net.JoinHostPort(w.Address, "15021"),
@@ -265,12 +299,17 @@ func (d *demo) proxyArgs(w *Workload) []string {
 	}
 }
 
-// WorkloadEnv is the environment that makes a program's HTTP traffic go
-// through the workload's sidecar (capture none): its HTTP proxy settings.
+// WorkloadEnv is the environment of a program run as a workload: who it
+// is and, without capture, the HTTP proxy settings that make its HTTP
+// traffic go through the workload's sidecar (under capture=iptables its
+// namespace's rules do that).
 func WorkloadEnv(w *Workload) []string {
+	env := []string{"LATEEN_WORKLOAD=" + w.Name, "LATEEN_NAMESPACE=" + w.Namespace, "LATEEN_ADDRESS=" + w.Address}
+	if w.Netns != "" {
+		return env
+	}
 	proxy := "http://" + net.JoinHostPort(w.Address, "15001")
-	return []string{"HTTP_PROXY=" + proxy, "http_proxy=" + proxy, "NO_PROXY=", "no_proxy=",
-		"LATEEN_WORKLOAD=" + w.Name, "LATEEN_NAMESPACE=" + w.Namespace, "LATEEN_ADDRESS=" + w.Address}
+	return append([]string{"HTTP_PROXY=" + proxy, "http_proxy=" + proxy, "NO_PROXY=", "no_proxy="}, env...)
 }
 
 // baseEnv drops proxy settings the demo's own environment may carry.
@@ -288,14 +327,19 @@ func baseEnv(environ []string) []string {
 }
 
 func (d *demo) printReady() {
+	capture := "none (apps use their sidecar as HTTP proxy)"
+	if d.net != nil {
+		capture = fmt.Sprintf("iptables (network %s, a namespace per workload: lateen-%s-<workload>)", d.net.Subnet, d.net.ID)
+	}
 	fmt.Fprintf(d.opts.Stdout, `lateen demo: ready
   Bookinfo:   http://%s/productpage
   Try:        lateen exec sleep -- curl -s http://httpbin:8000/headers
+  Capture:    %s
   Config:     %s (edit or add Istio YAML there; changes apply live)
   Logs:       %s
   Pilot:      http://%s/debug/syncz
 Press Ctrl-C to stop.
-`, d.ingressAddr, d.opts.ConfigDir, d.logDir(), d.pilotAddr(15014))
+`, d.ingressAddr, capture, d.opts.ConfigDir, d.logDir(), d.pilotAddr(15014))
 }
 
 // cleanup stops every process (children first, pilot last) and removes
@@ -304,10 +348,16 @@ func (d *demo) cleanup() error {
 	stopAll(d.procs[min(1, len(d.procs)):]) // apps and proxies together
 	stopAll(d.procs[:min(1, len(d.procs))]) // then pilot
 	var errs []error
+	if d.net != nil {
+		errs = append(errs, d.removeNetwork())
+	}
 	for _, f := range d.written {
 		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
+	}
+	if !d.ownsState {
+		return errors.Join(errs...)
 	}
 	if err := os.RemoveAll(d.logDir()); err != nil {
 		errs = append(errs, err)

@@ -24,6 +24,13 @@ type State struct {
 	AddressBase string `json:"addressBase"`
 	// PrometheusConfig is a Prometheus configuration scraping the demo.
 	PrometheusConfig string `json:"prometheusConfig"`
+	// Network is the private network of capture=iptables (nil otherwise).
+	Network *Network `json:"network,omitempty"`
+	// Written are the files the demo created (its YAML, identity files,
+	// ...) and CreatedConfigDir whether it created the config directory:
+	// what `lateen demo --cleanup` removes after a crash.
+	Written          []string `json:"written,omitempty"`
+	CreatedConfigDir bool     `json:"createdConfigDir,omitempty"`
 }
 
 // State file names inside the state directory.

@@ -36,6 +36,14 @@ type Workload struct {
 	// AppMetrics is where the app serves its own Prometheus metrics (nil:
 	// it does not); its sidecar merges them on :15020.
 	AppMetrics *AppMetrics `json:"appMetrics,omitempty"`
+	// Netns is the workload's network namespace under capture=iptables
+	// (`ip netns exec <netns>` runs a command as the workload); empty
+	// when it shares the host's.
+	Netns string `json:"netns,omitempty"`
+	// VIP is the service's address under capture=iptables: the name of
+	// the service resolves to it in every namespace, and connections to
+	// it are captured.
+	VIP string `json:"vip,omitempty"`
 }
 
 // AppMetrics is an app's Prometheus endpoint (what a pod's prometheus.io/port
@@ -130,4 +138,30 @@ func portName(protocol string) string {
 		return "tcp"
 	}
 	return fmt.Sprintf("port-%s", protocol)
+}
+
+// layoutNetns adapts the workloads to capture=iptables, as pods: each
+// sample gets a network namespace and its app listens on its service
+// port on every address of it (the sidecar reaches it on the address the
+// client used, from 127.0.0.6); each service gets a VIP from VIPRange.
+func layoutNetns(ws []*Workload, n *Network) {
+	vips := map[string]string{}
+	for _, w := range ws {
+		if w.Gateway {
+			continue
+		}
+		w.Netns = n.namespaceName(w)
+		n.Namespaces = append(n.Namespaces, w.Netns)
+		if _, ok := vips[w.Service]; !ok {
+			vips[w.Service] = fmt.Sprintf("240.240.0.%d", len(vips)+1)
+		}
+		w.VIP = vips[w.Service]
+		for i := range w.Ports {
+			w.Ports[i].AppPort = w.Ports[i].Number
+		}
+		w.Sample[len(w.Sample)-1] = fmt.Sprintf("--addr=0.0.0.0:%d", w.Ports[0].AppPort)
+		if w.AppMetrics != nil {
+			w.AppMetrics.Port = w.Ports[0].AppPort
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/lateenmesh/lateen/internal/hostname"
-	"github.com/lateenmesh/lateen/internal/registry"
 )
 
 // DestinationRule returns the destination rule that applies to traffic
@@ -15,22 +14,33 @@ import (
 // most specific host wins, and rules for that same host are merged, oldest
 // first (top-level policy from the oldest, subsets appended, first name wins).
 func (v *ProxyView) DestinationRule(host string) *DestinationRule {
+	if v.fixed != nil {
+		return v.fixed.rule(host)
+	}
 	svcNS := ""
 	if svc := v.services[host]; svc != nil {
 		svcNS = svc.Namespace
 	}
+	v.ensureRuleSig()
 	for _, ns := range []string{v.Proxy.Namespace, svcNS, v.Mesh.RootNamespace} {
 		if ns == "" {
 			continue
 		}
-		if dr := v.snap.destinationRuleIn(ns, host, v.Proxy); dr != nil {
+		v.record(Dep{Kind: DepRules, NS: ns})
+		if len(v.snap.destinationRules[ns]) == 0 {
+			continue
+		}
+		if dr := v.snap.ruleIn(ns, host, v.Proxy, v.ruleSig); dr != nil {
 			return dr
 		}
 	}
 	return nil
 }
 
-func (s *Snapshot) destinationRuleIn(ns, host string, p *Proxy) *DestinationRule {
+// destinationRuleIn looks a host's rule up in one namespace for a client
+// in clientNS; selects says which rules with a workload selector pick the
+// client (only those of its own namespace can).
+func (s *Snapshot) destinationRuleIn(ns, host, clientNS string, selects func(*DestinationRule) bool) *DestinationRule {
 	var matched []*DestinationRule
 	best := -1
 	for _, selecting := range []bool{true, false} {
@@ -38,10 +48,10 @@ func (s *Snapshot) destinationRuleIn(ns, host string, p *Proxy) *DestinationRule
 			if (dr.Spec.WorkloadSelector != nil) != selecting || !hostname.Matches(dr.Host, host) {
 				continue
 			}
-			if selecting && (ns != p.Namespace || !registry.SelectorMatches(dr.Spec.WorkloadSelector.MatchLabels, p.Labels)) {
+			if selecting && (ns != clientNS || !selects(dr)) {
 				continue
 			}
-			if !drVisible(dr, s.Mesh.DefaultDestinationRuleExportTo, p.Namespace) {
+			if !drVisible(dr, s.Mesh.DefaultDestinationRuleExportTo, clientNS) {
 				continue
 			}
 			switch sp := hostname.Specificity(dr.Host); {

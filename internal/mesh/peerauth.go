@@ -59,8 +59,10 @@ func (p PeerAuthn) ForPort(port uint32) MTLSMode {
 // policies in the root namespace do not apply.
 func (v *ProxyView) PeerAuthentication() PeerAuthn {
 	root, ns := v.Mesh.GetRootNamespace(), v.Proxy.Namespace
+	v.record(Dep{Kind: DepPolicies, NS: root, Name: kindName(config.PeerAuthentication)})
+	v.record(Dep{Kind: DepPolicies, NS: ns, Name: kindName(config.PeerAuthentication)})
 	var scopes [WorkloadScope + 1]*securityv1.PeerAuthentication
-	for _, o := range v.snap.Config.List(config.PeerAuthentication) { // oldest first
+	for _, o := range v.snapshot().Config.List(config.PeerAuthentication) { // oldest first
 		pa := o.Spec.(*securityv1.PeerAuthentication)
 		labels := pa.GetSelector().GetMatchLabels()
 		scope := WorkloadScope
@@ -101,9 +103,18 @@ func (v *ProxyView) PeerAuthentication() PeerAuthn {
 // Istio's auto mTLS reads of a destination service's namespace (workload
 // policies are not considered).
 func (v *ProxyView) NamespaceMTLSMode(ns string) MTLSMode {
+	if v.fixed != nil {
+		return v.fixed.namespaceMTLS(ns)
+	}
 	root := v.Mesh.GetRootNamespace()
+	v.record(Dep{Kind: DepPolicies, NS: root, Name: kindName(config.PeerAuthentication)})
+	v.record(Dep{Kind: DepPolicies, NS: ns, Name: kindName(config.PeerAuthentication)})
+	return v.snap.namespaceMTLSMode(ns, root)
+}
+
+func (s *Snapshot) namespaceMTLSMode(ns, root string) MTLSMode {
 	var mesh, namespace *config.Object
-	for _, o := range v.snap.Config.List(config.PeerAuthentication) {
+	for _, o := range s.Config.List(config.PeerAuthentication) {
 		pa := o.Spec.(*securityv1.PeerAuthentication)
 		if len(pa.GetSelector().GetMatchLabels()) > 0 {
 			continue

@@ -44,8 +44,10 @@ type selectable interface {
 // only.
 func (v *ProxyView) Policies(kind config.Kind) []ScopedPolicy {
 	root, ns := v.Mesh.GetRootNamespace(), v.Proxy.Namespace
+	v.record(Dep{Kind: DepPolicies, NS: root, Name: kindName(kind)})
+	v.record(Dep{Kind: DepPolicies, NS: ns, Name: kindName(kind)})
 	var mesh, namespace, workload []ScopedPolicy
-	for _, o := range v.snap.Config.List(kind) {
+	for _, o := range v.snapshot().Config.List(kind) {
 		spec, ok := o.Spec.(selectable)
 		if !ok {
 			continue

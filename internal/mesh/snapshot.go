@@ -1,6 +1,10 @@
 // Package mesh builds the control plane's immutable Snapshot of the whole
 // mesh (configuration, registry, indexes) and cuts it down, per proxy, to a
-// ProxyView: exactly what that proxy's configuration may depend on.
+// ProxyView: exactly what that proxy's configuration may depend on. What a
+// snapshot derives for a class of proxies (scopes, rule lookups, digests)
+// is computed once and shared (memo.go); a view records what it was asked
+// (deps.go), so that a later snapshot can tell whether a proxy's
+// configuration may have changed (Snapshot.Unchanged).
 package mesh
 
 import (
@@ -51,6 +55,8 @@ type Snapshot struct {
 	destinationRules map[string][]*DestinationRule // by namespace, oldest first
 	gateways         []*Gateway
 	sidecars         map[string][]*config.Object // by namespace, oldest first
+
+	memo *memo // computed on demand, shared by every view
 }
 
 // VirtualService is a VirtualService with its names resolved and, for a
@@ -105,6 +111,7 @@ func Build(set *config.Set, opts Options) *Snapshot {
 		Credentials:      opts.Credentials,
 		destinationRules: map[string][]*DestinationRule{},
 		sidecars:         map[string][]*config.Object{},
+		memo:             newMemo(),
 	}
 	s.servicesByAge = servicesByAge(s.Registry)
 	var notes []Note

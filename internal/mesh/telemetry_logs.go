@@ -297,13 +297,18 @@ func (v *ProxyView) withCollector(spec *TracingSpec) *TracingSpec {
 // "namespace/host", as Istio's) to its host and outbound cluster: the
 // host must be unique among namespaces unless the namespace is given.
 func (v *ProxyView) LookupCollector(service string, port uint32) (Collector, bool) {
+	v.record(Dep{Kind: DepCollector, Name: service, Port: port})
+	return v.snapshot().lookupCollector(service, port)
+}
+
+func (s *Snapshot) lookupCollector(service string, port uint32) (Collector, bool) {
 	ns, host, qualified := strings.Cut(service, "/")
 	if !qualified {
 		host, ns = ns, ""
 	}
 	var found *registry.Service
-	for _, svc := range v.snap.Registry.Services() {
-		if svc.Hostname != host || (qualified && svc.Namespace != ns) {
+	for _, svc := range s.Registry.ServicesFor(host) {
+		if qualified && svc.Namespace != ns {
 			continue
 		}
 		if found != nil && found.Namespace != svc.Namespace {
@@ -320,9 +325,16 @@ func (v *ProxyView) LookupCollector(service string, port uint32) (Collector, boo
 // serviceByShortHost finds a service by its host name, or by a short
 // "name.namespace" form of it.
 func (v *ProxyView) serviceByShortHost(host string) *registry.Service {
-	for _, svc := range v.snap.Registry.Services() {
-		if svc.Hostname == host || svc.Hostname == host+".svc."+v.DomainSuffix {
-			return svc
+	v.record(Dep{Kind: DepShortHost, Name: host})
+	return v.snapshot().serviceByShortHost(host)
+}
+
+// serviceByShortHost is the first service (in the registry's order: by
+// host name, then age) named host or host.svc.<suffix>; host sorts first.
+func (s *Snapshot) serviceByShortHost(host string) *registry.Service {
+	for _, h := range []string{host, host + ".svc." + s.DomainSuffix} {
+		if svcs := s.Registry.ServicesFor(h); len(svcs) > 0 {
+			return svcs[0]
 		}
 	}
 	return nil

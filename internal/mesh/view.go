@@ -49,54 +49,76 @@ type ProxyView struct {
 
 	snap     *Snapshot
 	services map[string]*registry.Service
+	// scope is the class of proxies this view shares its lists with.
+	scope *scope
+	// deps records what the view was asked (nil: not recorded);
+	// endpointsApart: its scope dependency leaves endpoints out, so each
+	// Endpoints call is a dependency of its own.
+	deps           Deps
+	endpointsApart bool
+	// ruleSig caches snap.selectorSig(Proxy) ("-": not computed yet).
+	ruleSig string
+	// fixed, for a piece view, answers what a snapshot would (see
+	// NewPieceView).
+	fixed *PieceInput
 }
 
-// ViewFor returns proxy p's view of the snapshot.
+// ViewFor returns proxy p's view of the snapshot. The lists of a view are
+// shared with the other proxies of its class (same type, namespace,
+// Sidecar and gateways): never modify them.
 func (s *Snapshot) ViewFor(p *Proxy) *ProxyView {
-	v := &ProxyView{Proxy: p, Mesh: s.Mesh, DomainSuffix: s.DomainSuffix, snap: s, services: map[string]*registry.Service{}}
-	if obj := s.sidecarFor(p); obj != nil {
-		v.Sidecar, v.SidecarKey = obj.Spec.(*networking.Sidecar), obj.Key()
+	v := &ProxyView{Proxy: p, Mesh: s.Mesh, DomainSuffix: s.DomainSuffix, snap: s, ruleSig: "-",
+		deps: Deps{{Kind: DepScope}: {}, {Kind: DepWorkload}: {}, {Kind: DepMesh}: {}}}
+	sidecar := s.sidecarFor(p)
+	if sidecar != nil {
+		v.Sidecar, v.SidecarKey = sidecar.Spec.(*networking.Sidecar), sidecar.Key()
 	}
-	if p.Type == Router {
-		v.Gateways = s.gatewaysFor(p)
-		v.GatewayVirtualServices = s.visibleVirtualServices(p.Namespace, gatewayNames(v.Gateways))
-		v.setServices(s.defaultServices(p.Namespace))
-		v.Ignored = gatewayNotes(v.Gateways, v.GatewayVirtualServices)
-	} else {
-		vss := s.visibleVirtualServices(p.Namespace, []string{MeshGateway})
-		imports := parseEgress(v.Sidecar, p.Namespace)
-		if imports == nil {
-			v.setServices(s.defaultServices(p.Namespace))
-		} else {
-			vss = imports.selectVirtualServices(vss)
-			v.setServices(s.scopedServices(p.Namespace, imports, vss))
-		}
-		v.VirtualServices = vss
-		v.SidecarHosts, v.Ignored = bindSidecarHosts(v.Services, v.VirtualServices)
-	}
-	sortNotes(v.Ignored)
+	sc := s.scopeFor(p, sidecar, s.routerGateways(p))
+	v.scope, v.services, v.Services = sc, sc.byHost, sc.services
+	v.VirtualServices, v.SidecarHosts = sc.virtualServices, sc.sidecarHosts
+	v.Gateways, v.GatewayVirtualServices, v.Ignored = sc.gateways, sc.gatewayVirtualServices, sc.ignored
 	v.Workload = s.workloadOf(p)
 	if v.Workload != nil {
-		v.Instances = s.Registry.InstancesOf(v.Workload)
+		v.Instances = s.instancesOf(v.Workload)
 	}
 	return v
 }
 
-func (v *ProxyView) setServices(svcs []*registry.Service) {
+func sortServices(svcs []*registry.Service) {
 	slices.SortFunc(svcs, func(a, b *registry.Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
-	v.Services = svcs
-	for _, svc := range svcs {
-		v.services[svc.Hostname] = svc
-	}
 }
 
 // Service returns the visible service for a host name, or nil.
-func (v *ProxyView) Service(host string) *registry.Service { return v.services[host] }
+func (v *ProxyView) Service(host string) *registry.Service {
+	if v.fixed != nil {
+		return v.fixed.service(host)
+	}
+	return v.services[host]
+}
 
 // Endpoints returns the endpoints of a visible service's port.
 func (v *ProxyView) Endpoints(svc *registry.Service, port uint32) []registry.Endpoint {
+	if v.fixed != nil {
+		return v.fixed.endpoints(svc, port)
+	}
+	if v.endpointsApart || v.services[svc.Hostname] != svc {
+		v.record(Dep{Kind: DepEndpoints, NS: svc.Namespace, Name: svc.Hostname})
+	}
 	return v.snap.Registry.Endpoints(svc, port)
 }
+
+// snapshot is the view's snapshot; a piece view has none, and reading
+// what its input does not hold is a programming error.
+func (v *ProxyView) snapshot() *Snapshot {
+	if v.snap == nil {
+		panic("mesh: a piece view was asked for something outside its input")
+	}
+	return v.snap
+}
+
+// UsesSourceLabels reports whether a virtual service of the view matches
+// on source labels (so routes depend on the proxy's labels).
+func (v *ProxyView) UsesSourceLabels() bool { return v.scope != nil && v.scope.usesSourceLabels }
 
 // servicesByAge lists the registry's services oldest first, as Istio
 // indexes them.
@@ -174,16 +196,6 @@ func (s *Snapshot) sidecarFor(p *Proxy) *config.Object {
 	for _, obj := range s.sidecars[s.Mesh.RootNamespace] {
 		if obj.Spec.(*networking.Sidecar).WorkloadSelector == nil {
 			return obj
-		}
-	}
-	return nil
-}
-
-// workloadOf finds the registry workload of a proxy by namespace and address.
-func (s *Snapshot) workloadOf(p *Proxy) *registry.Workload {
-	for _, w := range s.Registry.Workloads() {
-		if w.Namespace == p.Namespace && slices.Contains(p.IPs, w.Address) {
-			return w
 		}
 	}
 	return nil

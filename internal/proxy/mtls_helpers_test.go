@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,9 +264,6 @@ func echoTCP(t *testing.T) string {
 	}()
 	return ln.Addr().String()
 }
-
-// counter counts outcomes concurrently.
-type counter struct{ ok, failed atomic.Int64 }
 
 func dialEcho(addr, msg string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)

@@ -79,6 +79,16 @@ type Options struct {
 	MergedStatsAddress     string
 	AppMetricsURL          string
 	StatsInclusionPrefixes []string
+
+	// Go's garbage collector, for a process that runs one proxy (they are
+	// process-wide; see memory.go): GCPercent (0: the runtime's, GOGC or
+	// 100) and MemoryLimit in bytes (0: the runtime's, GOMEMLIMIT or none)
+	// are set by Run; TrimMemory returns the memory freed by a
+	// configuration update to the OS once updates settle (at most every
+	// 10s).
+	GCPercent   int
+	MemoryLimit int64
+	TrimMemory  bool
 }
 
 // Proxy is a running lateen-proxy.
@@ -94,6 +104,7 @@ type Proxy struct {
 	admin     *admin.Server
 	logs      logsAndTraces
 	metrics   *metrics.Server
+	trim      *trimmingApplier // nil unless Options.TrimMemory
 	quit      chan struct{}
 	quitOnce  sync.Once
 }
@@ -160,7 +171,12 @@ func (p *Proxy) newIdentity() error {
 
 func (p *Proxy) newXDS() error {
 	o := p.opts
-	xo := xdsclient.Options{Address: o.XDSAddress, Node: xdsclient.Node(p.nodeInfo()), Applier: p.runtime,
+	var applier xdsclient.Applier = p.runtime
+	if o.TrimMemory {
+		p.trim = newTrimmingApplier(p.runtime)
+		applier = p.trim
+	}
+	xo := xdsclient.Options{Address: o.XDSAddress, Node: xdsclient.Node(p.nodeInfo()), Applier: applier,
 		Logger: o.Logger, BackoffMax: o.XDSBackoffMax, Stats: p.stats}
 	if o.XDSTLS {
 		host, _, err := net.SplitHostPort(o.XDSAddress)
@@ -262,12 +278,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 		}
 	}()
 	defer p.runtime.Close()
+	p.opts.applyGC()
 	p.log.Info("starting", "xds", p.opts.XDSAddress, "xds_tls", p.opts.XDSTLS, "ca", p.opts.CAAddress,
 		"admin", p.opts.AdminAddress, "node_type", p.opts.NodeType)
 	fns := []func(context.Context) error{p.runXDS, p.admin.Run, p.http.Serve, p.listeners.Run,
 		p.logs.writer.Run, p.logs.tracer.Run, p.metrics.Run}
 	if p.identity != nil {
 		fns = append(fns, p.identity.Run)
+	}
+	if p.trim != nil {
+		fns = append(fns, p.trim.run)
 	}
 	return runAll(ctx, cancel, fns...)
 }

@@ -12,18 +12,30 @@ import (
 )
 
 // outboundClusters adds a cluster per visible service port and one per
-// DestinationRule subset, each with its traffic policy and endpoints.
+// DestinationRule subset, each with its traffic policy and endpoints. With
+// a cache they come from the class's shared part.
 func (b *builder) outboundClusters() {
+	if b.cache != nil {
+		b.class = b.cache.classPart(b)
+		return
+	}
+	b.forEachOutboundCluster(func(in *clusterInput) {
+		b.addOutboundCluster(in.Service, in.Port, in.Rule, in.Subset, b.view.Endpoints(in.Service, in.Port.Number))
+	})
+}
+
+// forEachOutboundCluster calls f with the input of every outbound cluster
+// of the view, in order.
+func (b *builder) forEachOutboundCluster(f func(*clusterInput)) {
 	for _, svc := range b.view.Services {
 		dr := b.view.DestinationRule(svc.Hostname)
 		for _, port := range svc.Ports {
-			eps := b.view.Endpoints(svc, port.Number)
-			b.addOutboundCluster(svc, port, dr, nil, eps)
+			f(b.clusterInput(svc, port, dr, nil))
 			if dr == nil {
 				continue
 			}
 			for _, ss := range dr.Spec.Subsets {
-				b.addOutboundCluster(svc, port, dr, ss, eps)
+				f(b.clusterInput(svc, port, dr, ss))
 			}
 		}
 	}
@@ -45,7 +57,7 @@ func (b *builder) addOutboundCluster(svc *registry.Service, port registry.Port, 
 	b.applyUpstreamTLS(c, svc, port, subset.GetName(), dr, tp)
 	b.addCluster(c)
 	if c.GetType() == clusterv3.Cluster_EDS {
-		loc := localityLB{setting: b.localitySetting(tp.GetLoadBalancer()), failover: tp.GetOutlierDetection() != nil}
+		loc := localityLB{setting: localitySetting(b.view.Mesh, tp.GetLoadBalancer()), failover: tp.GetOutlierDetection() != nil}
 		b.endpoints = append(b.endpoints, b.loadAssignment(name, eps, subset.GetLabels(), loc))
 	}
 }
@@ -73,6 +85,12 @@ func (b *builder) inboundCluster(port uint32, protocol registry.Protocol, addres
 // specialClusters adds Istio's PassthroughCluster (with the default
 // connection pool) and BlackHoleCluster.
 func (b *builder) specialClusters() {
+	if b.class == nil { // with a cache they are part of the class's
+		b.buildSpecialClusters()
+	}
+}
+
+func (b *builder) buildSpecialClusters() {
 	b.addCluster(&clusterv3.Cluster{
 		Name:                 BlackHoleCluster,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},

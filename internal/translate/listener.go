@@ -33,8 +33,14 @@ func (b *builder) interceptNone() bool {
 
 // sidecarListeners builds a sidecar's listeners. Without traffic capture
 // (INTERCEPTION_MODE NONE) the app uses virtualOutbound as its HTTP proxy
-// and the proxy binds each Sidecar ingress port itself.
+// and the proxy binds each Sidecar ingress port itself; with iptables
+// capture (REDIRECT) virtualOutbound and virtualInbound receive the
+// redirected connections (capture.go).
 func (b *builder) sidecarListeners() {
+	if !b.interceptNone() {
+		b.captureListeners()
+		return
+	}
 	b.httpProxyListener()
 	b.sidecarIngressListeners()
 }
@@ -60,6 +66,9 @@ func (b *builder) sidecarIngressListeners() {
 		return
 	}
 	for _, in := range b.view.Sidecar.Ingress {
+		if !b.boundIngress(in) {
+			continue // captured: a chain of virtualInbound
+		}
 		port := in.Port.GetNumber()
 		proto := registry.ParseProtocol(in.Port.GetProtocol(), in.Port.GetName())
 		appHost, appPort := b.defaultEndpoint(in)

@@ -29,7 +29,7 @@ const slowStartRuntimeKey = "upstream.slow_start.aggression"
 // with warmup as slow start; a consistent hash makes it RING_HASH or
 // MAGLEV.
 func (b *builder) applyLoadBalancer(c *clusterv3.Cluster, lb *networking.LoadBalancerSettings) {
-	applyLocalityWeighting(c, b.localitySetting(lb))
+	applyLocalityWeighting(c, localitySetting(b.view.Mesh, lb))
 	switch lb.GetSimple() {
 	case networking.LoadBalancerSettings_ROUND_ROBIN:
 		c.LbPolicy = clusterv3.Cluster_ROUND_ROBIN

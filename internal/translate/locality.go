@@ -10,6 +10,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/lateenmesh/lateen/internal/registry"
@@ -38,8 +39,8 @@ type localityLB struct {
 
 // localitySetting is Istio's effective locality setting: the
 // DestinationRule's (nil when it disables it), else the mesh's.
-func (b *builder) localitySetting(lb *networking.LoadBalancerSettings) *networking.LocalityLoadBalancerSetting {
-	s := b.view.Mesh.GetLocalityLbSetting()
+func localitySetting(mc *meshv1alpha1.MeshConfig, lb *networking.LoadBalancerSettings) *networking.LocalityLoadBalancerSetting {
+	s := mc.GetLocalityLbSetting()
 	if dr := lb.GetLocalityLbSetting(); dr != nil {
 		s = dr
 	}

@@ -17,6 +17,19 @@ import (
 // it), then allow_any or block_all for everything else. No name or domain
 // is used twice; the first host to claim one keeps it.
 func (b *builder) httpProxyRouteConfig() *routev3.RouteConfiguration {
+	if b.class == nil {
+		return b.buildHTTPProxyRouteConfig()
+	}
+	rc := b.cache.classRoute(b)
+	if b.predecorated == nil {
+		b.predecorated = map[*routev3.RouteConfiguration]bool{}
+	}
+	b.predecorated[rc] = true
+	return rc
+}
+
+// buildHTTPProxyRouteConfig builds httpProxyRouteConfig for the view.
+func (b *builder) buildHTTPProxyRouteConfig() *routev3.RouteConfiguration {
 	set := newVhostSet(b.knownServiceNames())
 	for _, sh := range b.view.SidecarHosts {
 		for _, port := range sidecarHostPorts(sh) {
@@ -106,6 +119,14 @@ func (b *builder) registryOnly() bool {
 // first bound virtual service that has routes there, else (for a service)
 // the default route to it; nil for a VirtualService host without routes.
 func (b *builder) meshRoutes(sh mesh.SidecarHost, port uint32) []*routev3.Route {
+	if b.cache != nil {
+		return b.cache.meshRoutes(b.routesInput(sh, port), b.keys())
+	}
+	return b.buildMeshRoutes(sh, port)
+}
+
+// buildMeshRoutes builds meshRoutes for the view.
+func (b *builder) buildMeshRoutes(sh mesh.SidecarHost, port uint32) []*routev3.Route {
 	for _, vs := range sh.VirtualServices {
 		if routes := b.boundRoutes(vs, routeContext{port: port, gateway: mesh.MeshGateway, host: sh.Host}); len(routes) > 0 {
 			return routes
@@ -134,3 +155,16 @@ func (b *builder) defaultRoute(cluster string) *routev3.Route {
 // zeroDuration disables a timeout (Envoy's route timeout otherwise defaults
 // to 15s; Istio has none unless a VirtualService sets one).
 func zeroDuration() *durationpb.Duration { return durationpb.New(0) }
+
+// outboundDecorate reports whether the proxy's outbound routes carry
+// tracing decorators: whether its outbound connection managers trace
+// (see tracing), which decorates the routes of their route configurations.
+func (b *builder) outboundDecorate() bool {
+	if b.decorateOut == 0 {
+		b.decorateOut = 1
+		if b.view.Proxy.Type != mesh.Router && b.view.Tracing(telemetryMode(classOutbound)) != nil {
+			b.decorateOut = 2
+		}
+	}
+	return b.decorateOut == 2
+}

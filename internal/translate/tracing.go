@@ -54,7 +54,7 @@ func (b *builder) tracing(statPrefix, rds string, inline *routev3.RouteConfigura
 		b.decorate(inline, class)
 	}
 	for _, rc := range b.routes {
-		if rc.Name == rds {
+		if rc.Name == rds && !b.predecorated[rc] {
 			b.decorate(rc, class)
 		}
 	}
@@ -232,7 +232,7 @@ func proxyConfigTag(name string, t *meshv1alpha1.Tracing_CustomTag) *tracingv3.C
 func (b *builder) decorate(rc *routev3.RouteConfiguration, class listenerClass) {
 	for _, vh := range rc.VirtualHosts {
 		for _, r := range vh.Routes {
-			if op := b.routeOperation(r, class); op != "" {
+			if op := b.routeOperation(r, class); op != "" && r.GetDecorator().GetOperation() != op {
 				r.Decorator = &routev3.Decorator{Operation: op}
 			}
 		}

@@ -1,7 +1,8 @@
 // Package translate turns a ProxyView into Envoy xDS v3 resources. It is a
 // pure function of its input: no globals, environment, clock or randomness,
 // so the same view always yields the same resources. docs/xds.md lists
-// everything it may emit.
+// everything it may emit. A Cache (cache.go) makes translations of many
+// proxies and snapshots share their pieces, giving the same bytes.
 package translate
 
 import (
@@ -29,8 +30,15 @@ type Resources struct {
 }
 
 // Translate builds the resources for the proxy a view belongs to.
-func Translate(v *mesh.ProxyView) *Resources {
-	b := &builder{view: v, clusters: map[string]*clusterv3.Cluster{}, secretNames: map[string]bool{}}
+func Translate(v *mesh.ProxyView) *Resources { return translate(v, nil) }
+
+// Translate builds the resources for the proxy a view belongs to, as the
+// package-level Translate does (the same bytes), reusing the pieces and
+// class-wide parts it built for earlier views (see Cache).
+func (c *Cache) Translate(v *mesh.ProxyView) *Resources { return translate(v, c) }
+
+func translate(v *mesh.ProxyView, c *Cache) *Resources {
+	b := newBuilder(v, c)
 	b.outboundClusters()
 	switch v.Proxy.Type {
 	case mesh.Router:
@@ -57,12 +65,37 @@ type builder struct {
 	peerAuth    *mesh.PeerAuthn
 	// metricsConfig is the proxy's resolved Telemetry metrics (lazy).
 	metricsConfig *mesh.MetricsConfig
+
+	// cache, when set, provides pieces and class-wide parts (cache.go);
+	// class is this proxy's class-wide part once outboundClusters ran:
+	// its outbound clusters, endpoints and secret names are the proxy's
+	// too (beside clusters, endpoints and secretNames).
+	cache *Cache
+	class *classPart
+	// decorateOut is whether outbound routes carry tracing decorators
+	// (0: not known yet, 1: no, 2: yes); see outboundDecorate.
+	decorateOut int8
+	// predecorated route configurations need no decoration pass.
+	predecorated map[*routev3.RouteConfiguration]bool
+	// nsMTLS memoizes NamespaceMTLSMode; digests, piece key digests.
+	nsMTLS  map[string]mesh.MTLSMode
+	digests *keyDigests
+}
+
+func newBuilder(v *mesh.ProxyView, c *Cache) *builder {
+	return &builder{view: v, cache: c, clusters: map[string]*clusterv3.Cluster{}, secretNames: map[string]bool{}}
 }
 
 func (b *builder) addCluster(c *clusterv3.Cluster) { b.clusters[c.Name] = c }
 
 func (b *builder) finish() *Resources {
-	r := &Resources{Listeners: b.listeners, Routes: b.routes, Endpoints: b.endpoints, Secrets: b.credentialSecrets()}
+	r := &Resources{Listeners: b.listeners, Routes: b.routes, Endpoints: b.endpoints}
+	if b.class != nil {
+		for _, n := range b.class.secretNames {
+			b.secretNames[n] = true
+		}
+	}
+	r.Secrets = b.credentialSecrets()
 	for _, c := range b.clusters {
 		r.Clusters = append(r.Clusters, c)
 	}
@@ -72,5 +105,26 @@ func (b *builder) finish() *Resources {
 	slices.SortFunc(r.Endpoints, func(a, b *endpointv3.ClusterLoadAssignment) int {
 		return cmp.Compare(a.ClusterName, b.ClusterName)
 	})
+	if b.class != nil {
+		r.Clusters = mergeByName(b.class.clusters, r.Clusters, func(c *clusterv3.Cluster) string { return c.Name })
+		r.Endpoints = mergeByName(b.class.endpoints, r.Endpoints, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
+	}
 	return r
+}
+
+// mergeByName merges two lists sorted by name (no name in both).
+func mergeByName[M any](a, b []M, name func(M) string) []M {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]M, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if name(a[i]) <= name(b[j]) {
+			out, i = append(out, a[i]), i+1
+		} else {
+			out, j = append(out, b[j]), j+1
+		}
+	}
+	return append(append(out, a[i:]...), b[j:]...)
 }

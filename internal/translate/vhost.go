@@ -81,5 +81,5 @@ func (b *builder) hasCluster(name string) bool {
 		return true
 	}
 	_, ok := b.clusters[name]
-	return ok
+	return ok || b.class != nil && b.class.hasCluster(name)
 }

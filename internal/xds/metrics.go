@@ -3,11 +3,8 @@ package xds
 import (
 	"strings"
 
-	cachetypes "github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/protobuf/proto"
 )
 
 // Metrics are the ADS server's Prometheus metrics, named as istiod's.
@@ -21,6 +18,7 @@ type Metrics struct {
 	triggers      *prometheus.CounterVec
 	configSize    *prometheus.HistogramVec
 	internalErrs  prometheus.Counter
+	skipped       prometheus.Counter
 }
 
 // istiod's buckets for convergence and queue times (seconds).
@@ -55,9 +53,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Buckets: []float64{1, 10000, 1000000, 4000000, 10000000, 40000000}}, []string{"type"})
 	m.internalErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "pilot_total_xds_internal_errors",
 		Help: "Configurations that could not be published to a proxy."})
+	m.skipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "pilot_xds_push_skipped",
+		Help: "Queued proxies not translated again: nothing their configuration depends on changed."})
 	if reg != nil {
 		reg.MustRegister(m.connected, m.pushes, m.rejects, m.translateTime, m.convergence, m.queueTime,
-			m.triggers, m.configSize, m.internalErrs)
+			m.triggers, m.configSize, m.internalErrs, m.skipped)
 	}
 	return m
 }
@@ -97,15 +97,10 @@ func typeOrder(typeURL string) int {
 }
 
 // observeSizes records the size of each type of one proxy's configuration.
-func (m *Metrics) observeSizes(cs *cachev3.Snapshot) {
-	for i, res := range cs.Resources {
-		size := 0
-		for _, r := range res.Items {
-			size += proto.Size(r.Resource)
-		}
-		typeURL, err := cachev3.GetResponseTypeURL(cachetypes.ResponseType(i))
-		if err == nil && len(res.Items) > 0 {
-			m.configSize.WithLabelValues(shortType(typeURL)).Observe(float64(size))
+func (m *Metrics) observeSizes(sets map[string]*resourceSet) {
+	for typeURL, set := range sets {
+		if len(set.items) > 0 {
+			m.configSize.WithLabelValues(shortType(typeURL)).Observe(float64(set.size))
 		}
 	}
 }

@@ -2,17 +2,17 @@ package xds
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"sync"
 	"time"
 
-	cachetypes "github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/lateenmesh/lateen/internal/translate"
+	"github.com/lateenmesh/lateen/internal/mesh"
 )
 
 // pushQueue is the set of proxies waiting for a push, in arrival order. A
@@ -111,58 +111,57 @@ func (s *Server) pushLoop(ctx context.Context) {
 			return
 		}
 		s.opts.Metrics.queueTime.Observe(time.Since(at.enqueued).Seconds())
-		if s.push(ctx, id) {
+		if s.push(id) {
 			s.opts.Metrics.convergence.Observe(time.Since(at.trigger).Seconds())
 		}
 	}
 }
 
-// push translates the latest snapshot for one proxy and hands it to the
-// cache, which sends each type whose version changed. It reports whether
-// the configuration was published.
-func (s *Server) push(ctx context.Context, id string) bool {
-	p, snap := s.proxy(id), s.snapshot.Load()
-	if p == nil || snap == nil {
+// push translates the latest snapshot for one proxy, unless nothing it
+// depends on changed since its last push, and hands the result to the
+// cache, which sends each type the proxy lacks. It reports whether the
+// configuration was translated. Pushes of one proxy are serialized, so
+// an older snapshot never overwrites a newer one.
+func (s *Server) push(id string) bool {
+	pc := s.conn(id)
+	if pc == nil {
+		return false
+	}
+	pc.pushMu.Lock()
+	defer pc.pushMu.Unlock()
+	p, snap := s.proxyOf(pc), s.snapshot.Load()
+	if snap == nil || pc.closed.Load() {
+		return false
+	}
+	if pc.stale.Swap(false) {
+		pc.deps = nil
+	}
+	if snap.Unchanged(p, pc.deps) {
+		s.opts.Metrics.skipped.Inc()
 		return false
 	}
 	start := time.Now()
-	res := translate.Translate(snap.ViewFor(p))
-	cs := &cachev3.Snapshot{}
-	setResources(cs, resourcev3.ClusterType, res.Clusters)
-	setResources(cs, resourcev3.EndpointType, res.Endpoints)
-	setResources(cs, resourcev3.ListenerType, res.Listeners)
-	setResources(cs, resourcev3.RouteType, res.Routes)
-	if !s.proxyVerified(id) {
+	view := snap.ViewFor(p)
+	res := s.translator.Translate(view)
+	pc.deps = snap.State(p, view.Deps())
+	if !pc.verified.Load() {
 		res.Secrets = withoutContent(res.Secrets)
 	}
-	setResources(cs, resourcev3.SecretType, res.Secrets)
-	s.opts.Metrics.observeSizes(cs)
-	if err := s.cache.SetSnapshot(ctx, id, cs); err != nil {
-		if ctx.Err() == nil {
-			s.opts.Metrics.internalErrs.Inc()
-			s.opts.Logger.Warn("publishing configuration", "component", "xds", "proxy", id, "error", err)
-		}
-		return false
+	sets := map[string]*resourceSet{
+		resourcev3.ClusterType:  set(s.encoder, resourcev3.ClusterType, res.Clusters, (*clusterv3.Cluster).GetName),
+		resourcev3.EndpointType: set(s.encoder, resourcev3.EndpointType, res.Endpoints, (*endpointv3.ClusterLoadAssignment).GetClusterName),
+		resourcev3.ListenerType: set(s.encoder, resourcev3.ListenerType, res.Listeners, (*listenerv3.Listener).GetName),
+		resourcev3.RouteType:    set(s.encoder, resourcev3.RouteType, res.Routes, (*routev3.RouteConfiguration).GetName),
+		resourcev3.SecretType:   set(s.encoder, resourcev3.SecretType, res.Secrets, (*tlsv3.Secret).GetName),
 	}
+	s.opts.Metrics.observeSizes(sets)
+	s.cache.SetNode(id, sets)
 	s.opts.Metrics.translateTime.Observe(time.Since(start).Seconds())
 	return true
 }
 
-// setResources stores one type's resources with a version that is a hash
-// of their content, so unchanged types are never resent.
-func setResources[M proto.Message](cs *cachev3.Snapshot, typeURL string, items []M) {
-	h := sha256.New()
-	list := make([]cachetypes.Resource, len(items))
-	opts := proto.MarshalOptions{Deterministic: true}
-	for i, m := range items {
-		list[i] = m
-		b, err := opts.Marshal(m)
-		if err != nil {
-			panic(err) // generated messages always marshal
-		}
-		h.Write(b)
-		h.Write([]byte{0})
-	}
-	version := hex.EncodeToString(h.Sum(nil))[:16]
-	cs.Resources[cachev3.GetResponseType(typeURL)] = cachev3.NewResources(version, list)
+func (s *Server) proxyOf(pc *proxyConn) *mesh.Proxy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return pc.proxy
 }

@@ -31,14 +31,6 @@ func (s *Server) onOpen(ctx context.Context, stream int64, _ string) error {
 	return nil
 }
 
-// proxyVerified reports whether a proxy connected over a verified stream.
-func (s *Server) proxyVerified(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pc := s.proxies[id]
-	return pc != nil && pc.verified
-}
-
 // withoutContent keeps the secrets' names only: an unverified proxy (the
 // plaintext development port) is never sent credentials; its handshakes
 // that need them fail as with a missing credential.

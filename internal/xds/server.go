@@ -16,14 +16,19 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/lateenmesh/lateen/internal/mesh"
+	"github.com/lateenmesh/lateen/internal/translate"
 )
+
+// MaxMessageSize is the largest xDS message pilot sends or accepts, and
+// lateen-proxy accepts: a state-of-the-world response of tens of thousands
+// of clusters (about 1.5 KB each) fits. gRPC's default receive limit of
+// 4 MiB is reached at a few thousand services.
+const MaxMessageSize = 256 << 20
 
 // Options configure the ADS server.
 type Options struct {
@@ -41,6 +46,10 @@ type Options struct {
 	Metrics *Metrics
 	// Now is the clock for status timestamps.
 	Now func() time.Time
+	// MaxInFlightBytes bounds the bytes of responses sent and not yet
+	// acknowledged (default 32 MiB; negative: no bound): the memory a
+	// change pushed to many proxies holds in pilot's buffers at once.
+	MaxInFlightBytes int
 }
 
 // Endpoint is one gRPC server on which ADS is served.
@@ -56,9 +65,13 @@ type Endpoint struct {
 // Server serves ADS to proxies.
 type Server struct {
 	opts   Options
-	cache  cachev3.SnapshotCache
+	cache  *sotwCache
 	status *statusBook
 	queue  *pushQueue
+	// translator memoizes translation pieces and class parts; encoder,
+	// encoded resources and sets. Both are shared by every push.
+	translator *translate.Cache
+	encoder    *encoder
 
 	snapshot atomic.Pointer[mesh.Snapshot]
 
@@ -70,9 +83,19 @@ type Server struct {
 }
 
 type proxyConn struct {
-	proxy    *mesh.Proxy
-	streams  int
-	verified bool // one of its streams was verified
+	proxy   *mesh.Proxy
+	streams int
+	// verified: one of its streams was verified; closed: disconnected.
+	verified atomic.Bool
+	closed   atomic.Bool
+	// stale: a stream (re)registered the proxy, its last push counts for
+	// nothing.
+	stale atomic.Bool
+
+	// pushMu serializes the proxy's pushes; deps is what its last one
+	// was built from.
+	pushMu sync.Mutex
+	deps   mesh.DepState
 }
 
 // New returns a server; it listens on nothing until Run.
@@ -92,21 +115,34 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxInFlightBytes == 0 {
+		opts.MaxInFlightBytes = 32 << 20
+	}
+	status := newStatusBook()
 	return &Server{
-		opts:     opts,
-		cache:    cachev3.NewSnapshotCache(true, cachev3.IDHash{}, nil),
-		status:   newStatusBook(),
-		queue:    newPushQueue(),
-		streams:  map[int64]string{},
-		verified: map[int64]bool{},
-		proxies:  map[string]*proxyConn{},
+		opts:       opts,
+		cache:      newSotwCache(status, opts.MaxInFlightBytes, opts.Now),
+		status:     status,
+		queue:      newPushQueue(),
+		translator: translate.NewCache(),
+		encoder:    newEncoder(),
+		streams:    map[int64]string{},
+		verified:   map[int64]bool{},
+		proxies:    map[string]*proxyConn{},
 	}
 }
 
-// Update publishes a new mesh snapshot: every connected proxy is queued for
-// a push; a proxy whose configuration did not change sees nothing.
+// generationsKept is how many snapshots a memoized piece, encoded resource
+// or set survives without being used.
+const generationsKept = 8
+
+// Update publishes a new mesh snapshot: every connected proxy is queued; a
+// proxy that depends on nothing that changed is not translated again, and
+// one whose configuration did not change sees nothing.
 func (s *Server) Update(snap *mesh.Snapshot) {
 	s.snapshot.Store(snap)
+	s.translator.NextGeneration(generationsKept)
+	s.encoder.sweep(generationsKept)
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.proxies))
 	for id := range s.proxies {
@@ -131,7 +167,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("xds: listen: %w", err)
 		}
 	}
-	srv := serverv3.NewServer(ctx, &nackAwareCache{SnapshotCache: s.cache, status: s.status}, s.callbacks())
+	srv := serverv3.NewServer(ctx, s.cache, s.callbacks())
 	endpoints := append([]Endpoint{{Name: "plaintext", Listener: lis}}, s.opts.Endpoints...)
 	servers := grpcServers(srv, endpoints)
 
@@ -148,11 +184,9 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { errc <- servers[i].Serve(ep.Listener) }()
 		s.opts.Logger.Info("serving xDS", "component", "xds", "endpoint", ep.Name, "address", ep.Listener.Addr().String())
 	}
-	var err error
+	failed, err := s.serveUntilDone(ctx, errc)
 	pending := len(servers)
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+	if failed {
 		pending--
 	}
 	for _, gs := range servers {
@@ -167,6 +201,23 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("xds: serve: %w", err)
 	}
 	return nil
+}
+
+// serveUntilDone waits for ctx to end or a server to return (failed, with
+// its error), retrying held-back responses meanwhile.
+func (s *Server) serveUntilDone(ctx context.Context, errc <-chan error) (failed bool, err error) {
+	retry := time.NewTicker(5 * time.Second)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case err := <-errc:
+			return true, err
+		case <-retry.C:
+			s.cache.Retry()
+		}
+	}
 }
 
 // grpcServers builds one gRPC server per endpoint, each serving the same
@@ -186,6 +237,8 @@ func grpcServers(ads serverv3.Server, endpoints []Endpoint) []*grpc.Server {
 func newGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(1 << 20),
+		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
@@ -245,13 +298,17 @@ func (s *Server) register(stream int64, node *corev3.Node) (string, error) {
 	if pc == nil {
 		pc = &proxyConn{}
 		s.proxies[p.ID] = pc
+		s.cache.AddNode(p.ID)
 		s.status.connect(p.ID, p.Namespace, p.WorkloadName, s.opts.Now())
 		s.opts.Metrics.connected.Inc()
 		s.opts.Logger.Info("proxy connected", "component", "xds", "proxy", p.ID)
 	}
 	pc.proxy = p
 	pc.streams++
-	pc.verified = pc.verified || s.verified[stream]
+	pc.stale.Store(true)
+	if s.verified[stream] {
+		pc.verified.Store(true)
+	}
 	s.opts.Metrics.triggers.WithLabelValues("proxy").Inc()
 	s.queue.addFirst(p.ID)
 	return p.ID, nil
@@ -282,36 +339,16 @@ func (s *Server) onClosed(stream int64, _ *corev3.Node) {
 		return
 	}
 	delete(s.proxies, id)
-	s.cache.ClearSnapshot(id)
+	pc.closed.Store(true)
+	s.cache.ClearNode(id)
 	s.status.disconnect(id)
 	s.opts.Metrics.connected.Dec()
 	s.opts.Logger.Info("proxy disconnected", "component", "xds", "proxy", id)
 }
 
-func (s *Server) proxy(id string) *mesh.Proxy {
+// conn returns a connected proxy's state.
+func (s *Server) conn(id string) *proxyConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pc := s.proxies[id]; pc != nil {
-		return pc.proxy
-	}
-	return nil
-}
-
-// nackAwareCache stops a NACK from being answered at once with the very
-// version the proxy just rejected: it makes the watch wait for the next
-// change instead.
-type nackAwareCache struct {
-	cachev3.SnapshotCache
-	status *statusBook
-}
-
-func (c *nackAwareCache) CreateWatch(req *cachev3.Request, sub cachev3.Subscription, ch chan cachev3.Response) (func(), error) {
-	if req.GetErrorDetail() != nil {
-		if v := c.status.lastSent(req.GetNode().GetId(), req.TypeUrl); v != "" {
-			r := proto.Clone(req).(*cachev3.Request)
-			r.VersionInfo = v
-			req = r
-		}
-	}
-	return c.SnapshotCache.CreateWatch(req, sub, ch)
+	return s.proxies[id]
 }

@@ -36,6 +36,14 @@ metadata: {name: reviews-v1, namespace: default}
 spec: {address: 127.0.0.5, labels: {app: reviews, version: v1}}
 `
 
+// moreEndpointYAML adds an endpoint to the reviews service.
+const moreEndpointYAML = `---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: reviews-v2, namespace: default}
+spec: {address: 127.0.0.6, labels: {app: reviews, version: v2}}
+`
+
 func snapshotOf(t *testing.T, yaml string, version uint64) *mesh.Snapshot {
 	t.Helper()
 	objs, rejs := config.Decode(config.Origin{File: "t.yaml"}, []byte(yaml))
@@ -189,12 +197,7 @@ func TestUnchangedConfigurationIsNotResent(t *testing.T) {
 	// A snapshot with the same content sends nothing; an endpoint change
 	// sends endpoints only.
 	s.Update(snapshotOf(t, registryYAML, 2))
-	s.Update(snapshotOf(t, registryYAML+`---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-v2, namespace: default}
-spec: {address: 127.0.0.6, labels: {app: reviews, version: v2}}
-`, 3))
+	s.Update(snapshotOf(t, registryYAML+moreEndpointYAML, 3))
 	next := recv(t, stream)
 	if next.TypeUrl != resourcev3.EndpointType || next.VersionInfo == eds.VersionInfo {
 		t.Fatalf("after an endpoint change got %s version %s; want new endpoints", next.TypeUrl, next.VersionInfo)

@@ -106,6 +106,9 @@ type demoOptions struct {
 	// Args are extra flags for `lateen demo` (the harness sets the
 	// address base, ingress port, state and config directories).
 	Args []string
+	// Capture is the demo's --capture: "none" (the default) or
+	// "iptables" (see capture_test.go).
+	Capture string
 }
 
 // startDemo starts a demo owned by t and stops it when t ends, checking
@@ -164,16 +167,16 @@ func launchOnce(root string, opts demoOptions) (*Demo, error) {
 			return nil, err
 		}
 	}
-	base, err := pickAddressBase()
-	if err != nil {
-		return nil, err
-	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	d.Ingress = "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := d.start(base, port, opts.Args); err != nil {
+	args, err := captureArgs(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.start(port, append(args, opts.Args...)); err != nil {
 		return nil, err
 	}
 	if err := d.waitReady(); err != nil {
@@ -187,9 +190,8 @@ func launchOnce(root string, opts demoOptions) (*Demo, error) {
 	return d, nil
 }
 
-func (d *Demo) start(base netip.Addr, port int, extra []string) error {
-	args := []string{"demo", "--address-base", base.String(), "--ingress-port", strconv.Itoa(port),
-		"--state-dir", d.StateDir, "--config-dir", d.ConfigDir}
+func (d *Demo) start(port int, extra []string) error {
+	args := []string{"demo", "--ingress-port", strconv.Itoa(port), "--state-dir", d.StateDir, "--config-dir", d.ConfigDir}
 	d.cmd = exec.Command(lateenBin, append(args, extra...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
 	// If this test binary dies, the kernel kills the demo, which takes its
@@ -280,6 +282,9 @@ func (d *Demo) terminate() error {
 		killAll(left)
 		errs = append(errs, fmt.Errorf("processes left after the demo exited: %v", left))
 	}
+	if err := d.leftNetwork(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := d.leftFiles(); err != nil {
 		errs = append(errs, err)
 	}
@@ -312,6 +317,20 @@ func (d *Demo) leftFiles() error {
 		return fmt.Errorf("files left after the demo exited: %v", left)
 	}
 	return nil
+}
+
+// captureArgs are the demo's capture flags: --capture=none with its own
+// loopback block (a free --address-base), or --capture=iptables (the demo
+// picks its private network).
+func captureArgs(opts demoOptions) ([]string, error) {
+	if opts.Capture == "iptables" {
+		return []string{"--capture=iptables"}, nil
+	}
+	base, err := pickAddressBase()
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--capture=none", "--address-base", base.String()}, nil
 }
 
 // pickAddressBase returns a 127.N.0.1 whose pilot xDS ports (plaintext

@@ -21,10 +21,14 @@ import (
 
 // sidecarClient returns an HTTP client whose requests leave through the
 // sidecar of workload name, as the workload's own do: in capture=none the
-// app's HTTP_PROXY is its proxy's outbound listener, <address>:15001.
+// app's HTTP_PROXY is its proxy's outbound listener, <address>:15001; in
+// capture=iptables connections made in its namespace are captured.
 func (d *Demo) sidecarClient(t *testing.T, name string) *http.Client {
 	t.Helper()
 	w := d.workload(t, name)
+	if w.Netns != "" {
+		return d.netnsClient(t, w)
+	}
 	proxy := &url.URL{Scheme: "http", Host: net.JoinHostPort(w.Address, "15001")}
 	tr := &http.Transport{Proxy: http.ProxyURL(proxy), MaxIdleConnsPerHost: 8}
 	t.Cleanup(tr.CloseIdleConnections)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,36 +14,76 @@ import (
 	"time"
 )
 
-// shared is the demo most tests use: starting one takes seconds, so the
-// tests that only need a running mesh share it, each restoring the config
-// directory when it ends. TestMain stops it after the last test.
+// shared holds the demos most tests use, one per capture mode: starting
+// one takes seconds, so the tests that only need a running mesh share it,
+// each restoring the config directory when it ends. TestMain stops them
+// after the last test. Tests run on the capture=none demo unless they run
+// under withCapture (capture_test.go runs scenarios on both).
 var shared struct {
+	mu    sync.Mutex
+	demos map[string]*sharedEntry // by capture mode
+	// modes records the capture mode a (sub)test asked for.
+	modes sync.Map // *testing.T → string
+}
+
+type sharedEntry struct {
 	once sync.Once
 	d    *Demo
 	err  error
 	root string
 }
 
-// sharedDemo returns the shared demo, starting it on first use. When t
-// ends it prints the demo's logs if t failed, then puts the config
-// directory back as the demo wrote it and waits until pilot serves that
-// configuration again.
+// withCapture makes sharedDemo(t) return the shared demo of a capture
+// mode for t (a subtest running a scenario written for the default one).
+func withCapture(t *testing.T, mode string) {
+	shared.modes.Store(t, mode)
+	t.Cleanup(func() { shared.modes.Delete(t) })
+}
+
+func captureOf(t *testing.T) string {
+	if m, ok := shared.modes.Load(t); ok {
+		return m.(string)
+	}
+	return "none"
+}
+
+func sharedEntryFor(mode string) *sharedEntry {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.demos == nil {
+		shared.demos = map[string]*sharedEntry{}
+	}
+	e := shared.demos[mode]
+	if e == nil {
+		e = &sharedEntry{}
+		shared.demos[mode] = e
+	}
+	return e
+}
+
+// sharedDemo returns the shared demo of t's capture mode, starting it on
+// first use. When t ends it prints the demo's logs if t failed, then puts
+// the config directory back as the demo wrote it and waits until pilot
+// serves that configuration again.
 func sharedDemo(t *testing.T) *Demo {
 	t.Helper()
 	skipShort(t)
-	shared.once.Do(func() {
-		shared.root, shared.err = os.MkdirTemp("", "lateen-e2e-")
-		if shared.err == nil {
-			shared.d, shared.err = launch(shared.root, demoOptions{})
+	mode := captureOf(t)
+	e := sharedEntryFor(mode)
+	e.once.Do(func() {
+		e.root, e.err = os.MkdirTemp("", "lateen-e2e-")
+		if e.err == nil {
+			e.d, e.err = launch(e.root, demoOptions{Capture: mode})
 		}
-		if shared.err == nil {
-			fmt.Fprintf(os.Stderr, "e2e: shared demo ready after %s (%s)\n", shared.d.ReadyAfter.Round(time.Millisecond), shared.d.Root)
+		if e.err == nil {
+			fmt.Fprintf(os.Stderr, "e2e: shared demo (capture=%s) ready after %s (%s)\n", mode,
+				e.d.ReadyAfter.Round(time.Millisecond), e.d.Root)
 		}
 	})
-	if shared.err != nil {
-		t.Fatalf("shared demo: %v", shared.err)
+	if e.err != nil {
+		t.Fatalf("shared demo (capture=%s): %v", mode, e.err)
 	}
-	d := shared.d
+	d := e.d
 	t.Cleanup(func() { d.restoreConfig(t) })
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -52,24 +93,28 @@ func sharedDemo(t *testing.T) *Demo {
 	return d
 }
 
-// stopShared stops the shared demo, if one was started, with the checks
-// of Demo.stop, and removes its directory. Failing tests have copied the
+// stopShared stops the shared demos that were started, with the checks of
+// Demo.stop, and removes their directories. Failing tests have copied the
 // logs out already; a failing stop copies them here.
 func stopShared() error {
-	if shared.root == "" {
-		return nil
-	}
-	defer os.RemoveAll(shared.root)
-	if shared.d == nil {
-		return nil
-	}
-	err := shared.d.stop()
-	if err != nil {
-		if dir, kerr := shared.d.keepLogs(); kerr == nil {
-			err = fmt.Errorf("%w\nfull logs of the demo copied to %s", err, dir)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	var errs []error
+	for mode, e := range shared.demos {
+		if e.root == "" {
+			continue
 		}
+		if e.d != nil {
+			if err := e.d.stop(); err != nil {
+				if dir, kerr := e.d.keepLogs(); kerr == nil {
+					err = fmt.Errorf("%w\nfull logs of the demo copied to %s", err, dir)
+				}
+				errs = append(errs, fmt.Errorf("capture=%s: %w", mode, err))
+			}
+		}
+		os.RemoveAll(e.root)
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // restoreConfig puts the config directory back as the demo wrote it:

@@ -90,14 +90,21 @@ func TestAccessLogsTextAndJSON(t *testing.T) {
 		t.Errorf("ingress access log line\n%s\ndoes not match\n%s", lines[0], re)
 	}
 	// Every hop logs: productpage (inbound, then its calls) and details.
-	eventually(t, propagation, "the request in productpage's and details' logs", func() error {
+	// Their proxies may take the new mesh config a little after the
+	// gateway's, so each attempt sends a fresh request.
+	eventually(t, propagation, "a request in productpage's and details' logs", func() error {
+		n++
+		hop := fmt.Sprintf("%s-text-%d", run, n)
+		if code, err := d.ingressRequest("/productpage", hop); err != nil || code != 200 {
+			return fmt.Errorf("GET /productpage: %d %v", code, err)
+		}
 		for _, w := range []string{"productpage-v1", "details-v1"} {
-			got, err := d.proxyLogLines(w, id)
+			got, err := d.proxyLogLines(w, hop)
 			if err != nil {
 				return err
 			}
 			if len(got) == 0 {
-				return fmt.Errorf("%s logged nothing for %s", w, id)
+				return fmt.Errorf("%s logged nothing for %s", w, hop)
 			}
 		}
 		return nil

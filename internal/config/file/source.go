@@ -25,7 +25,8 @@ import (
 type Options struct {
 	Dir string
 	// Settle is how long the source waits after a file event before it
-	// rescans, so an editor's burst of writes is read once (default 50ms).
+	// rescans, so an editor's burst of writes is read once (default 10ms;
+	// the ingester's debounce coalesces longer bursts).
 	Settle time.Duration
 	// Resync rescans periodically even without events (default 10s).
 	Resync time.Duration
@@ -33,6 +34,9 @@ type Options struct {
 	// Now is the clock for ordering files that appear after start-up.
 	Now func() time.Time
 }
+
+// DefaultSettle is Options.Settle's default.
+const DefaultSettle = 10 * time.Millisecond
 
 // Source reads a directory of Istio YAML.
 type Source struct {
@@ -56,7 +60,7 @@ type fileState struct {
 // New returns a directory source; it reads nothing until Run.
 func New(opts Options) *Source {
 	if opts.Settle <= 0 {
-		opts.Settle = 50 * time.Millisecond
+		opts.Settle = DefaultSettle
 	}
 	if opts.Resync <= 0 {
 		opts.Resync = 10 * time.Second

@@ -22,14 +22,18 @@ type Options struct {
 	// Validate checks one object; nil accepts everything.
 	Validate func(*config.Object) error
 	// Debounce is the quiet period after a change before publishing
-	// (default 100ms); MaxDelay bounds how long a steady stream of changes
-	// can hold a publish back (default 1s).
+	// (default 20ms: a burst of edits whose changes come less than that
+	// apart is published once); MaxDelay bounds how long a steady stream
+	// of changes can hold a publish back (default 1s).
 	Debounce time.Duration
 	MaxDelay time.Duration
 	Logger   *slog.Logger
 	// Now is the clock used for creation times of objects that carry none.
 	Now func() time.Time
 }
+
+// DefaultDebounce is Options.Debounce's default.
+const DefaultDebounce = 20 * time.Millisecond
 
 // Ingester turns source states into config Sets.
 type Ingester struct {
@@ -45,7 +49,7 @@ type Ingester struct {
 // New returns an Ingester; it starts nothing until Run.
 func New(opts Options) *Ingester {
 	if opts.Debounce <= 0 {
-		opts.Debounce = 100 * time.Millisecond
+		opts.Debounce = DefaultDebounce
 	}
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = time.Second

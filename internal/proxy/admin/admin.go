@@ -1,6 +1,7 @@
 // Package admin serves the proxy's Envoy-compatible admin endpoints
 // (/config_dump, /ready, /stats, /clusters, /listeners, /certs, /logging,
-// /quitquitquit) and the readiness endpoint (/healthz/ready).
+// /quitquitquit), Go's profiles (/debug/pprof/, to loopback clients only)
+// and the readiness endpoint (/healthz/ready).
 package admin
 
 import (
@@ -155,6 +156,7 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("/certs", s.certs)
 	mux.HandleFunc("/listeners", s.listeners)
 	mux.HandleFunc("/logging", s.logging)
+	registerPprof(mux)
 	mux.HandleFunc("/quitquitquit", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "POST required", http.StatusMethodNotAllowed)

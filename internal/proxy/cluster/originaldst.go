@@ -30,3 +30,14 @@ func (o originalDst) Pick(req *lb.Request) (resource.Endpoint, bool) {
 	}
 	return resource.Endpoint{Address: addr, Weight: 1}, true
 }
+
+// sourceAddr is the local address a cluster's upstream connections bind
+// (upstream_bind_config): Istio's 127.0.0.6 for inbound passthrough, which
+// the capture rules let through. nil: the OS picks. An upstream of the
+// other IP family cannot be reached from it: the dial fails.
+func sourceAddr(cfg *resource.Cluster) net.Addr {
+	if cfg.Pool.SourceAddress == "" {
+		return nil
+	}
+	return &net.TCPAddr{IP: net.ParseIP(cfg.Pool.SourceAddress)}
+}

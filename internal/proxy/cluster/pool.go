@@ -61,6 +61,7 @@ type pconn struct {
 func newPool(cfg *resource.Cluster, st *Stats) *pool {
 	p := &pool{cfg: cfg, stats: st, conns: map[connKey][]*pconn{}, wake: make(chan struct{}),
 		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1}, sessions: mtls.NewSessions(maxSessions)}
+	p.dialer.LocalAddr = sourceAddr(cfg) // upstream_bind_config, see originaldst.go
 	if ka := cfg.Pool.KeepAlive; ka != nil {
 		p.dialer.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: orOS(ka.Time),
 			Interval: orOS(ka.Interval), Count: int(ka.Probes)}
@@ -68,9 +69,7 @@ func newPool(cfg *resource.Cluster, st *Stats) *pool {
 			p.dialer.KeepAliveConfig.Count = -1
 		}
 	}
-	p.h1 = p.newTransport(false)
-	p.h2 = p.newTransport(true)
-	return p
+	return p // transports are made on first use: most pools of a large mesh never connect
 }
 
 // orOS maps an unset keepalive setting to "leave the OS default".
@@ -79,6 +78,20 @@ func orOS(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// transport returns the HTTP/1.1 or h2c transport, made on first use.
+func (p *pool) transport(h2 bool) *http.Transport {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := &p.h1
+	if h2 {
+		t = &p.h2
+	}
+	if *t == nil {
+		*t = p.newTransport(h2)
+	}
+	return *t
 }
 
 func (p *pool) newTransport(h2 bool) *http.Transport {
@@ -266,11 +279,7 @@ func (p *pool) idleOther(key connKey) *pconn {
 // connect opens a connection for key (p.total already counts it) and
 // reserves its first request slot.
 func (p *pool) connect(ctx context.Context, key connKey) (*pconn, error) {
-	t := p.h1
-	if key.h2 {
-		t = p.h2
-	}
-	cc, err := t.NewClientConn(ctx, "http", key.addr)
+	cc, err := p.transport(key.h2).NewClientConn(ctx, "http", key.addr)
 	if err == nil {
 		err = cc.Reserve() // no state hook yet: safe in any order
 		if err != nil {

@@ -145,7 +145,7 @@ func (w *corsWriter) Flush() {
 	if !w.done {
 		w.WriteHeader(nethttp.StatusOK)
 	}
-	_ = nethttp.NewResponseController(w.ResponseWriter).Flush()
+	flush(w.ResponseWriter)
 }
 
 // Unwrap lets http.ResponseController reach Hijack and friends.

@@ -62,7 +62,7 @@ func (f *Filters) Has(typeURL string) bool { return f.factories[typeURL] != nil 
 
 // chain builds the handler for the filters (router last).
 func (f *Filters) chain(cfgs []resource.HTTPFilter, bc BuildContext) (nethttp.Handler, error) {
-	var h nethttp.Handler = nethttp.NotFoundHandler()
+	h := nethttp.Handler(nethttp.NotFoundHandler())
 	for i := len(cfgs) - 1; i >= 0; i-- {
 		fac := f.factories[cfgs[i].TypeURL]
 		if fac == nil {

@@ -2,15 +2,13 @@ package http
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
-	"net"
 	nethttp "net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
@@ -64,7 +62,7 @@ func NewConnManager(cfg *resource.HTTPConnectionManager, routes *RouteTable, fil
 // serve handles one request of a connection accepted by a listener.
 func (cm *ConnManager) serve(w nethttp.ResponseWriter, r *nethttp.Request, c *downstreamConn, draining bool) {
 	info := &Info{Start: time.Now(), Listener: c.listener, StatPrefix: cm.cfg.StatPrefix,
-		DownstreamLocal: c.LocalAddr().String(), DownstreamPeer: c.RemoteAddr().String()}
+		DownstreamLocal: c.local, DownstreamPeer: c.remote}
 	cm.stats.rqTotal.Inc()
 	cm.stats.rqActive.Inc()
 	rw := &responseWriter{ResponseWriter: w, info: info, server: cm.server, draining: draining}
@@ -115,10 +113,9 @@ func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info
 		h.Set("X-Request-Id", newUUID())
 	}
 	info.RequestID = h.Get("X-Request-Id")
-	peer, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-	info.Peer = mtls.PeerOf(c.Conn)
+	info.Peer = c.tls
 	if cm.cfg.UseRemoteAddress {
-		ip := peer
+		ip := c.peerHost
 		if prior := h.Get("X-Forwarded-For"); prior != "" {
 			ip = prior + "," + ip
 		}
@@ -127,7 +124,7 @@ func (cm *ConnManager) prepare(r *nethttp.Request, c *downstreamConn, info *Info
 	} else if h.Get("X-Forwarded-Proto") == "" {
 		h.Set("X-Forwarded-Proto", scheme(info))
 	}
-	markInternal(h, info, cm.cfg.UseRemoteAddress, peer)
+	markInternal(h, info, cm.cfg.UseRemoteAddress, c)
 	forwardClientCert(h, cm.cfg, info.Peer)
 	if cm.cfg.NormalizePath || cm.cfg.MergeSlashes {
 		normalizePath(r.URL, cm.cfg.NormalizePath, cm.cfg.MergeSlashes)
@@ -151,20 +148,19 @@ var internalOnlyHeaders = []string{
 // Internal requests get x-envoy-internal; the others lose the internal-only
 // headers, and edge requests (remote address used, not internal) get
 // x-envoy-external-address.
-func markInternal(h nethttp.Header, info *Info, useRemote bool, peer string) {
-	h.Del("X-Envoy-Internal")
-	ip, err := netip.ParseAddr(peer)
-	ip = ip.Unmap()
-	info.Internal = useRemote && err == nil && (ip.IsPrivate() || ip.IsLoopback())
+func markInternal(h nethttp.Header, info *Info, useRemote bool, c *downstreamConn) {
+	delete(h, "X-Envoy-Internal")
+	ip := c.peerIP
+	info.Internal = useRemote && ip.IsValid() && (ip.IsPrivate() || ip.IsLoopback())
 	if info.Internal {
-		h.Set("X-Envoy-Internal", "true")
+		h["X-Envoy-Internal"] = []string{"true"}
 		return
 	}
-	for _, name := range internalOnlyHeaders {
-		h.Del(name)
+	for _, name := range internalOnlyHeaders { // canonical names
+		delete(h, name)
 	}
-	if useRemote && err == nil {
-		h.Set("X-Envoy-External-Address", peer)
+	if useRemote && ip.IsValid() {
+		h["X-Envoy-External-Address"] = []string{c.peerHost}
 	}
 }
 
@@ -220,5 +216,12 @@ func newUUID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }

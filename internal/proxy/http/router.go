@@ -3,9 +3,8 @@ package http
 import (
 	"context"
 	"errors"
-	"log/slog"
 	nethttp "net/http"
-	"net/http/httputil"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +21,6 @@ const bodyOverflow = "upstream connect error or disconnect/reset before headers.
 type router struct {
 	clusters *cluster.Set
 	stats    *stats.Store
-	proxy    *httputil.ReverseProxy
 	mirrors  chan struct{} // bounds the shadow requests in flight
 	cstats   sync.Map      // cluster name -> *routerStats
 }
@@ -52,22 +50,13 @@ type forward struct {
 	excluded  map[uint32]bool // priorities left out by previous_priorities
 	releases  []func()        // retry budget slots to release at the end
 	mirror    *mirrorTee
+	trace     httptrace.ClientTrace // relays 1xx responses
 }
 
 type forwardKey struct{}
 
 func newRouter(bc BuildContext) *router {
-	rt := &router{clusters: bc.Clusters, stats: bc.Stats, mirrors: make(chan struct{}, maxMirrorsInFlight)}
-	rt.proxy = &httputil.ReverseProxy{
-		Rewrite:        rewrite,
-		Transport:      rt,
-		FlushInterval:  -1,
-		BufferPool:     bufferPool{},
-		ErrorHandler:   rt.errorHandler,
-		ModifyResponse: rt.modifyResponse,
-		ErrorLog:       slog.NewLogLogger(bc.Logger.Handler(), slog.LevelDebug),
-	}
-	return rt
+	return &router{clusters: bc.Clusters, stats: bc.Stats, mirrors: make(chan struct{}, maxMirrorsInFlight)}
 }
 
 func (rt *router) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
@@ -125,7 +114,7 @@ func (rt *router) forward(w nethttp.ResponseWriter, r *nethttp.Request, info *In
 	f.armTimeout(r)
 	defer f.stopTimeout()
 	defer f.finishMirror()
-	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	rt.proxyRequest(w, r, ctx, f)
 }
 
 // newForward prepares a request for its cluster: retry policy and timeouts
@@ -202,20 +191,7 @@ func upgradeEnabled(cfgs []resource.UpgradeConfig, typ string, def bool) bool {
 	return def
 }
 
-// rewrite prepares the outbound request; ReverseProxy has removed the
-// hop-by-hop and X-Forwarded-* headers, the latter are restored as the
-// connection manager set them.
-func rewrite(pr *httputil.ProxyRequest) {
-	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Proto"} {
-		if v, ok := pr.In.Header[h]; ok {
-			pr.Out.Header[h] = v
-		}
-	}
-	pr.Out.Host = pr.In.Host
-	pr.Out.URL.Scheme = "http"
-}
-
-// bufferPool recycles ReverseProxy's copy buffers.
+// bufferPool recycles the response copy buffers.
 type bufferPool struct{}
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net"
 	nethttp "net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 )
 
 // Slot points the connections of one listener filter chain at its current
@@ -28,11 +31,27 @@ func (s *Slot) Store(cm *ConnManager) { s.cm.Store(cm) }
 // Drain marks the slot's connections to close after their current request.
 func (s *Slot) Drain() { s.draining.Store(true) }
 
-// downstreamConn is an accepted connection with what its requests need.
+// downstreamConn is an accepted connection with what its requests need,
+// computed once per connection.
 type downstreamConn struct {
 	net.Conn
 	slot     *Slot
 	listener string
+	local    string     // local address, host:port
+	remote   string     // peer address, host:port
+	peerHost string     // peer address without the port
+	peerIP   netip.Addr // invalid when peerHost is not an IP
+	tls      *mtls.Peer // nil: plaintext
+}
+
+func newDownstreamConn(c net.Conn, slot *Slot, listener string) *downstreamConn {
+	d := &downstreamConn{Conn: c, slot: slot, listener: listener, local: c.LocalAddr().String(),
+		remote: c.RemoteAddr().String(), tls: mtls.PeerOf(c)}
+	d.peerHost, _, _ = net.SplitHostPort(d.remote)
+	if ip, err := netip.ParseAddr(d.peerHost); err == nil {
+		d.peerIP = ip.Unmap()
+	}
+	return d
 }
 
 type connKey struct{}
@@ -114,7 +133,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // server took it (or closes it when the server is shutting down).
 func (s *Server) ServeConn(c net.Conn, slot *Slot, listener string) {
 	select {
-	case s.conns <- &downstreamConn{Conn: c, slot: slot, listener: listener}:
+	case s.conns <- newDownstreamConn(c, slot, listener):
 	case <-s.done:
 		_ = c.Close()
 	}

@@ -24,8 +24,7 @@ import (
 const maxReplayBody = 64 << 10
 
 // RoundTrip sends one forwarded request, retrying per the route's retry
-// policy. It is the ReverseProxy's transport. The first attempt starts the
-// request's mirrors.
+// policy. The first attempt starts the request's mirrors.
 func (rt *router) RoundTrip(out *nethttp.Request) (*nethttp.Response, error) {
 	f := out.Context().Value(forwardKey{}).(*forward)
 	if f.attempt == 0 {
@@ -191,7 +190,7 @@ func (b *cancelBody) Close() error {
 
 // modifyResponse applies response header ops and records the upstream
 // service time; a 101 stops the route timeout (the connection is upgraded).
-func (rt *router) modifyResponse(resp *nethttp.Response) error {
+func (rt *router) modifyResponse(resp *nethttp.Response) {
 	f := resp.Request.Context().Value(forwardKey{}).(*forward)
 	if resp.StatusCode == nethttp.StatusSwitchingProtocols {
 		f.stopTimeout()
@@ -199,7 +198,6 @@ func (rt *router) modifyResponse(resp *nethttp.Response) error {
 	}
 	resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(f.start).Milliseconds(), 10))
 	applyResponseOps(resp.Header, f.headers)
-	return nil
 }
 
 // resetReasons name a failure in Envoy's local reply body.
@@ -210,10 +208,9 @@ var resetReasons = map[ResponseFlag]string{
 	FlagUpstreamReset:           "remote refused stream reset",
 }
 
-// errorHandler renders failures before response headers as Envoy does
-// (as gRPC trailers-only responses for gRPC requests).
-func (rt *router) errorHandler(w nethttp.ResponseWriter, r *nethttp.Request, err error) {
-	f := r.Context().Value(forwardKey{}).(*forward)
+// fail renders failures before response headers as Envoy does (as gRPC
+// trailers-only responses for gRPC requests); ctx is the forward's.
+func (rt *router) fail(w nethttp.ResponseWriter, f *forward, ctx context.Context, err error) {
 	f.mu.Lock()
 	timedOut, expired := f.timedOut, f.expired
 	f.mu.Unlock()
@@ -228,7 +225,7 @@ func (rt *router) errorHandler(w nethttp.ResponseWriter, r *nethttp.Request, err
 		localReply(w, f.info, nethttp.StatusGatewayTimeout, FlagUpstreamTimeout, "upstream request timeout")
 	case errors.Is(err, errNoHealthyUpstream):
 		localReply(w, f.info, nethttp.StatusServiceUnavailable, FlagNoHealthyUpstream, "no healthy upstream")
-	case r.Context().Err() != nil:
+	case ctx.Err() != nil:
 		f.info.Flags |= FlagDownstreamTerminated
 		f.info.ResponseCode = 499 // client went away; nothing is written
 	default:

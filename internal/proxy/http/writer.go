@@ -49,7 +49,7 @@ func (w *responseWriter) Flush() {
 	if !w.wrote {
 		w.WriteHeader(nethttp.StatusOK)
 	}
-	_ = nethttp.NewResponseController(w.ResponseWriter).Flush()
+	flush(w.ResponseWriter)
 }
 
 // Unwrap lets http.ResponseController reach Hijack and friends.

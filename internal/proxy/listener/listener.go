@@ -2,6 +2,8 @@
 // configuration swap keeps the socket of every address that stays, swapping
 // only its connection handler; new addresses are bound before anything
 // changes, so a bind error leaves the running configuration untouched.
+// Listeners that are not bound (bind_to_port false) receive the connections
+// a use_original_dst listener hands over (see handoff.go).
 package listener
 
 import (
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,14 +28,28 @@ type Handler interface {
 // Spec is one listener to have.
 type Spec struct {
 	Name    string
-	Address string // host:port to bind
+	Address string // host:port to bind (unbound: the listener's address)
 	Handler Handler
+	// Unbound (Envoy's bind_to_port false) opens no socket: the listener
+	// only serves connections a UseOriginalDst listener hands over.
+	Unbound bool
+	// RestoreOriginalDst (the original_dst listener filter) makes a
+	// connection's original destination, before iptables REDIRECT, its
+	// local address, so filter chains match the port it was sent to.
+	RestoreOriginalDst bool
+	// UseOriginalDst restores the original destination too, then hands
+	// the connection to the listener for that address (exact, else the
+	// wildcard address with its port); without one it serves it itself.
+	UseOriginalDst bool
 }
 
 // Options configure a Manager.
 type Options struct {
 	Stats  *stats.Store
 	Logger *slog.Logger
+	// OriginalDst finds a redirected connection's original destination
+	// (nil: SOOriginalDst, getsockopt SO_ORIGINAL_DST).
+	OriginalDst func(net.Conn) (netip.AddrPort, error)
 }
 
 // Manager holds the listening sockets.
@@ -40,20 +57,34 @@ type Manager struct {
 	opts    Options
 	log     *slog.Logger
 	mu      sync.Mutex
-	sockets map[string]*socket // by address
-	wg      sync.WaitGroup
-	closed  bool
+	sockets map[string]*socket // bound, by address
+	unbound map[string]*socket // by address
+	// byAddress is every listener by its normalized address, for handoffs
+	// (replaced whole on Commit).
+	byAddress atomic.Pointer[map[string]*socket]
+	wg        sync.WaitGroup
+	closed    bool
 }
 
 type socket struct {
 	name    string
-	ln      net.Listener
+	ln      net.Listener // nil when unbound
 	handler atomic.Pointer[handlerBox]
 	cxTotal *stats.Counter
 	active  *stats.Gauge
 }
 
-type handlerBox struct{ h Handler }
+// handlerBox is what a socket does with a connection: restore its
+// original destination (and hand it over), then serve it with h.
+type handlerBox struct {
+	h              Handler
+	restore        bool
+	useOriginalDst bool
+}
+
+func boxOf(s Spec) *handlerBox {
+	return &handlerBox{h: s.Handler, restore: s.RestoreOriginalDst || s.UseOriginalDst, useOriginalDst: s.UseOriginalDst}
+}
 
 // NewManager returns an empty manager.
 func NewManager(opts Options) *Manager {
@@ -63,7 +94,11 @@ func NewManager(opts Options) *Manager {
 	if opts.Stats == nil {
 		opts.Stats = stats.New()
 	}
-	return &Manager{opts: opts, log: opts.Logger.With("component", "listener"), sockets: map[string]*socket{}}
+	if opts.OriginalDst == nil {
+		opts.OriginalDst = SOOriginalDst
+	}
+	return &Manager{opts: opts, log: opts.Logger.With("component", "listener"), sockets: map[string]*socket{},
+		unbound: map[string]*socket{}}
 }
 
 // Pending is an update whose new sockets are bound but not yet serving.
@@ -86,16 +121,16 @@ func (m *Manager) Prepare(specs []Spec) (*Pending, error) {
 	for _, s := range specs {
 		if other, dup := seen[s.Address]; dup {
 			p.Abort()
-			return nil, fmt.Errorf("Listener %q: address %s already used by Listener %q", s.Name, s.Address, other)
+			return nil, fmt.Errorf("listener %q: address %s already used by Listener %q", s.Name, s.Address, other)
 		}
 		seen[s.Address] = s.Name
-		if _, ok := m.sockets[s.Address]; ok {
+		if _, ok := m.sockets[s.Address]; ok || s.Unbound {
 			continue
 		}
-		ln, err := net.Listen("tcp", s.Address)
+		ln, err := listen(s.Address)
 		if err != nil {
 			p.Abort()
-			return nil, fmt.Errorf("Listener %q: address: %w", s.Name, err)
+			return nil, fmt.Errorf("listener %q: address: %w", s.Name, err)
 		}
 		p.fresh[s.Address] = m.newSocket(s, ln)
 	}
@@ -116,33 +151,64 @@ func (p *Pending) Abort() {
 	p.fresh = nil
 }
 
+// listen binds a TCP address. 0.0.0.0 gets an IPv4 socket, as Envoy binds
+// it and as SO_ORIGINAL_DST needs (Go would make it a dual-stack IPv6
+// socket); other IPv4 addresses get one anyway.
+func listen(addr string) (net.Listener, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr() == netip.IPv4Unspecified() {
+		return net.Listen("tcp4", addr)
+	}
+	return net.Listen("tcp", addr)
+}
+
 // Commit swaps handlers of kept sockets, starts serving new ones and closes
 // the sockets no spec names (their open connections drain on their own).
 func (p *Pending) Commit() {
 	m := p.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	want := map[string]bool{}
+	want := map[string]bool{} // address → unbound
 	for _, s := range p.specs {
-		want[s.Address] = true
+		want[s.Address] = s.Unbound
+		if s.Unbound {
+			m.commitUnbound(s)
+			continue
+		}
 		sock := m.sockets[s.Address]
 		if sock == nil {
 			sock = p.fresh[s.Address]
 			m.sockets[s.Address] = sock
-			sock.handler.Store(&handlerBox{s.Handler})
+			sock.handler.Store(boxOf(s))
 			m.wg.Add(1)
 			go m.accept(sock)
 			continue
 		}
 		sock.name = s.Name
-		sock.handler.Store(&handlerBox{s.Handler})
+		sock.handler.Store(boxOf(s))
 	}
 	for addr, sock := range m.sockets {
-		if !want[addr] {
+		if unbound, ok := want[addr]; !ok || unbound {
 			_ = sock.ln.Close()
 			delete(m.sockets, addr)
 		}
 	}
+	for addr := range m.unbound {
+		if unbound, ok := want[addr]; !ok || !unbound {
+			delete(m.unbound, addr)
+		}
+	}
+	m.publish()
+}
+
+// commitUnbound keeps (or creates) the unbound listener of s.
+func (m *Manager) commitUnbound(s Spec) {
+	sock := m.unbound[s.Address]
+	if sock == nil {
+		sock = m.newSocket(s, nil)
+		m.unbound[s.Address] = sock
+	}
+	sock.name = s.Name
+	sock.handler.Store(boxOf(s))
 }
 
 func (m *Manager) accept(s *socket) {
@@ -160,10 +226,25 @@ func (m *Manager) accept(s *socket) {
 			continue
 		}
 		delay = 0
-		s.cxTotal.Inc()
-		s.active.Inc()
-		go s.handler.Load().h.ServeConn(&trackedConn{Conn: c, active: s.active})
+		go m.serve(s, c)
 	}
+}
+
+// serve runs a connection accepted on s through its original destination
+// handling, then the handler of the listener that takes it.
+func (m *Manager) serve(s *socket, c net.Conn) {
+	target, box := s, s.handler.Load()
+	if box.restore {
+		c = m.restore(c)
+	}
+	if box.useOriginalDst {
+		if t := m.lookup(c.LocalAddr()); t != nil && t != s {
+			target, box = t, t.handler.Load()
+		}
+	}
+	target.cxTotal.Inc()
+	target.active.Inc()
+	box.h.ServeConn(&trackedConn{Conn: c, active: target.active})
 }
 
 // Addresses returns the bound addresses (as bound, with the real port) by
@@ -194,6 +275,8 @@ func (m *Manager) Close() {
 		_ = s.ln.Close()
 		delete(m.sockets, addr)
 	}
+	clear(m.unbound)
+	m.publish()
 	m.mu.Unlock()
 	m.wg.Wait()
 }

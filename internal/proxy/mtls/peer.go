@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lateenmesh/lateen/internal/spiffe"
 )
@@ -33,6 +35,15 @@ type Peer struct {
 	Resumed    bool
 	// Local are the URI SANs of the certificate the proxy presented.
 	Local []string
+
+	// xfcc caches the last XFCC rendering: a connection's requests ask
+	// for the same parts.
+	xfcc atomic.Pointer[xfccValue]
+}
+
+type xfccValue struct {
+	parts []string
+	value string
 }
 
 func newPeer(st tls.ConnectionState, local []string) *Peer {
@@ -56,6 +67,15 @@ func (p *Peer) Mutual() bool { return p != nil && len(p.Certificates) > 0 }
 // URI, DNS), e.g.
 // By=spiffe://cluster.local/ns/default/sa/httpbin;Hash=…;Subject="";URI=spiffe://cluster.local/ns/default/sa/sleep.
 func (p *Peer) XFCC(parts []string) string {
+	if c := p.xfcc.Load(); c != nil && slices.Equal(c.parts, parts) {
+		return c.value
+	}
+	v := p.renderXFCC(parts)
+	p.xfcc.Store(&xfccValue{parts: parts, value: v})
+	return v
+}
+
+func (p *Peer) renderXFCC(parts []string) string {
 	leaf := p.Certificates[0]
 	var b strings.Builder
 	add := func(k, v string) {

@@ -31,9 +31,10 @@ type sessionEntry struct {
 	expires time.Time
 }
 
-// NewSessions returns a cache of at most max sessions.
+// NewSessions returns a cache of at most max sessions (allocated when the
+// first session arrives: most clusters of a large mesh never connect).
 func NewSessions(max int) *Sessions {
-	return &Sessions{max: max, entries: map[string]*list.Element{}, order: list.New(), now: time.Now}
+	return &Sessions{max: max, now: time.Now}
 }
 
 func (s *Sessions) get(key string) *tls.ClientSessionState {
@@ -62,6 +63,9 @@ func (s *Sessions) put(key string, st *tls.ClientSessionState, expires time.Time
 	}
 	if st == nil || !s.now().Before(expires) {
 		return
+	}
+	if s.entries == nil {
+		s.entries, s.order = map[string]*list.Element{}, list.New()
 	}
 	s.entries[key] = s.order.PushFront(&sessionEntry{key: key, state: st, expires: expires})
 	for s.order.Len() > s.max {

@@ -75,6 +75,9 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	fs.StringVar(&o.TrustDomain, "trust-domain", "", "trust domain; when set, the CSR names the workload identity")
 	fs.BoolVar(&o.XDSTLS, "xds-tls", false, "connect to xDS over TLS (default: true when the xDS port is 15012)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.IntVar(&o.GCPercent, "gc-percent", 0, "Go GC target percentage, as GOGC (0: GOGC or Go's default, 100; -1: off)")
+	fs.Int64Var(&o.MemoryLimit, "memory-limit", 0, "Go soft memory limit in bytes, as GOMEMLIMIT (0: GOMEMLIMIT or none)")
+	fs.BoolVar(&o.TrimMemory, "trim-memory", true, "return the memory freed by a configuration update to the OS once updates settle")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -73,6 +73,7 @@ type PoolSettings struct {
 	MaxConnectionDuration    time.Duration // 0: unlimited
 	MaxConcurrentStreams     uint32        // HTTP/2 streams per connection, 0: unlimited
 	KeepAlive                *TCPKeepalive // nil: no SO_KEEPALIVE settings
+	SourceAddress            string        // upstream_bind_config.source_address ("": the OS picks)
 }
 
 // TCPKeepalive is upstream_connection_options.tcp_keepalive (zero fields:

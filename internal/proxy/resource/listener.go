@@ -23,6 +23,17 @@ type Listener struct {
 	// ContinueOnFiltersTimeout.
 	FiltersTimeout           time.Duration
 	ContinueOnFiltersTimeout bool
+	// OriginalDst is the envoy.filters.listener.original_dst listener
+	// filter: a connection iptables redirected gets its original
+	// destination as local address before a filter chain is chosen.
+	OriginalDst bool
+	// UseOriginalDst (use_original_dst) restores the original destination
+	// too and hands the connection to the listener for that address (the
+	// exact one, else 0.0.0.0 or :: with its port), if any.
+	UseOriginalDst bool
+	// NoBind is bind_to_port false: no socket; the listener only serves
+	// connections a use_original_dst listener hands over.
+	NoBind bool
 }
 
 // FilterChain is one filter chain of a listener.

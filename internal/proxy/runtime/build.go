@@ -44,7 +44,7 @@ func (b *build) listeners() ([]listener.Spec, error) {
 		if err != nil {
 			return nil, wrap("Listener", name, err)
 		}
-		specs = append(specs, listener.Spec{Name: name, Address: b.rt.bindAddress(l), Handler: sel})
+		specs = append(specs, b.listenerSpec(name, l, sel))
 	}
 	return specs, nil
 }

@@ -20,6 +20,9 @@ func (s *Store) Snapshot() []Stat {
 	for n, g := range s.gauges {
 		out = append(out, Stat{Name: n, Gauge: true, Value: float64(g.Value())})
 	}
+	s.eachInBlocks(func(n string, gauge bool, v int64) {
+		out = append(out, Stat{Name: n, Gauge: gauge, Value: float64(v)})
+	})
 	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

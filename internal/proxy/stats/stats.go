@@ -45,11 +45,12 @@ type Store struct {
 	mu       sync.RWMutex
 	counters map[string]*Counter
 	gauges   map[string]*Gauge
+	blocks   map[string]*Block // by prefix
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{counters: map[string]*Counter{}, gauges: map[string]*Gauge{}}
+	return &Store{counters: map[string]*Counter{}, gauges: map[string]*Gauge{}, blocks: map[string]*Block{}}
 }
 
 // Counter returns the counter called name, creating it.
@@ -62,7 +63,10 @@ func (s *Store) Counter(name string) *Counter {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c = s.counters[name]; c == nil {
+	if c = s.counters[name]; c != nil {
+		return c
+	}
+	if c, _ = s.inBlock(name); c == nil {
 		c = &Counter{}
 		s.counters[name] = c
 	}
@@ -79,7 +83,10 @@ func (s *Store) Gauge(name string) *Gauge {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if g = s.gauges[name]; g == nil {
+	if g = s.gauges[name]; g != nil {
+		return g
+	}
+	if _, g = s.inBlock(name); g == nil {
 		g = &Gauge{}
 		s.gauges[name] = g
 	}
@@ -96,6 +103,12 @@ func (s *Store) Value(name string) (int64, bool) {
 	if g, ok := s.gauges[name]; ok {
 		return g.Value(), true
 	}
+	switch c, g := s.inBlock(name); {
+	case c != nil:
+		return int64(c.Value()), true
+	case g != nil:
+		return g.Value(), true
+	}
 	return 0, false
 }
 
@@ -110,6 +123,7 @@ func (s *Store) WriteText(w io.Writer) error {
 	for n, g := range s.gauges {
 		lines = append(lines, n+": "+strconv.FormatInt(g.Value(), 10))
 	}
+	s.eachInBlocks(func(n string, _ bool, v int64) { lines = append(lines, n+": "+strconv.FormatInt(v, 10)) })
 	s.mu.RUnlock()
 	sort.Strings(lines)
 	for _, l := range lines {

@@ -15,9 +15,11 @@ import (
 var allowed = map[protoreflect.FullName][]string{
 	// Listener.
 	"envoy.config.listener.v3.Listener": {"name", "address", "traffic_direction", "filter_chains", "default_filter_chain",
-		"listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout"},
+		"listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout", "use_original_dst",
+		"bind_to_port"},
 	"envoy.config.listener.v3.ListenerFilter":                         {"name", "typed_config"},
 	"envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector": {},
+	"envoy.extensions.filters.listener.original_dst.v3.OriginalDst":   {},
 	"envoy.config.core.v3.Address":                                    {"socket_address"},
 	"envoy.config.core.v3.SocketAddress":                              {"address", "port_value"},
 	"envoy.config.listener.v3.FilterChain":                            {"name", "filter_chain_match", "filters", "transport_socket"},
@@ -95,7 +97,8 @@ var allowed = map[protoreflect.FullName][]string{
 		"lb_policy", "circuit_breakers", "common_lb_config", "typed_extension_protocol_options",
 		"metadata", "original_dst_lb_config", "outlier_detection", "round_robin_lb_config",
 		"least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config", "upstream_connection_options",
-		"transport_socket", "transport_socket_matches"},
+		"transport_socket", "transport_socket_matches", "upstream_bind_config"},
+	"envoy.config.core.v3.BindConfig":                                         {"source_address"},
 	"envoy.config.cluster.v3.Cluster.TransportSocketMatch":                    {"name", "match", "transport_socket"},
 	"envoy.config.cluster.v3.Cluster.EdsClusterConfig":                        {"eds_config", "service_name"},
 	"envoy.config.cluster.v3.Cluster.CommonLbConfig":                          {"healthy_panic_threshold", "locality_weighted_lb_config"},

@@ -32,6 +32,12 @@ type Applier interface {
 	Apply(cfg *resource.Config) error
 }
 
+// MaxMessageSize is the largest ADS response the client accepts (pilot
+// sends up to the same size): a state-of-the-world response of tens of
+// thousands of clusters fits, where gRPC's default (4 MiB) stops at a few
+// thousand services.
+const MaxMessageSize = 256 << 20
+
 // Options configure a Client.
 type Options struct {
 	Address     string // host:port of the ADS server
@@ -77,6 +83,9 @@ func New(opts Options) (*Client, error) {
 		}
 		opts.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(creds)}
 	}
+	// Ours first: a caller's own call options override it.
+	opts.DialOptions = append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize))},
+		opts.DialOptions...)
 	if opts.BackoffMin <= 0 {
 		opts.BackoffMin = 100 * time.Millisecond
 	}
@@ -115,8 +124,6 @@ func (c *Client) Run(ctx context.Context) error {
 		backoff = min(2*backoff, c.opts.BackoffMax)
 	}
 }
-
-type adsStream = discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesClient
 
 func (c *Client) stream(ctx context.Context, client discoveryv3.AggregatedDiscoveryServiceClient) error {
 	ctx, cancel := context.WithCancel(ctx)

@@ -40,6 +40,7 @@ func decodeCluster(_ *Decoders, a *anypb.Any) (string, any, error) {
 	for _, step := range []func(*clusterv3.Cluster, *resource.Cluster) error{
 		decodeDiscovery, decodeCommonLB, decodeLBConfig, decodeCircuitBreakers, decodeProtocolOptions,
 		decodeOutlierDetection, decodeConnectionOptions, decodeTransportSockets, decodeClusterService,
+		decodeBindConfig,
 	} {
 		if err := step(&pb, c); err != nil {
 			return c.Name, nil, err

@@ -5,6 +5,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	originaldstv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/original_dst/v3"
 	tlsinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -54,25 +55,38 @@ func decodeListener(d *Decoders, a *anypb.Any) (string, any, error) {
 	if err := decodeListenerFilters(&pb, l); err != nil {
 		return l.Name, nil, err
 	}
+	l.UseOriginalDst = pb.GetUseOriginalDst().GetValue()
+	l.NoBind = pb.GetBindToPort() != nil && !pb.GetBindToPort().GetValue()
 	return l.Name, l, nil
 }
 
-// tlsInspectorTypeURL is Envoy's TLS inspector listener filter.
-const tlsInspectorTypeURL = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+// The listener filters lateen-proxy has: Envoy's TLS inspector and
+// original destination filters.
+const (
+	tlsInspectorTypeURL = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+	originalDstTypeURL  = "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst"
+)
 
-// decodeListenerFilters accepts the TLS inspector (the only listener filter
-// lateen-proxy has) and its timeout settings.
+// decodeListenerFilters accepts the TLS inspector and the original
+// destination filter, and the filters' timeout settings.
 func decodeListenerFilters(pb *listenerv3.Listener, l *resource.Listener) error {
 	for i, f := range pb.GetListenerFilters() {
 		path := fmt.Sprintf("listener_filters[%d]", i)
 		a := f.GetTypedConfig()
-		if a.GetTypeUrl() != tlsInspectorTypeURL {
+		var err error
+		switch a.GetTypeUrl() {
+		case tlsInspectorTypeURL:
+			err = unpack(a, &tlsinspectorv3.TlsInspector{})
+			l.TLSInspector = true
+		case originalDstTypeURL:
+			err = unpack(a, &originaldstv3.OriginalDst{})
+			l.OriginalDst = true
+		default:
 			return fieldErr(path+".typed_config", "listener filter %q not supported by lateen-proxy", a.GetTypeUrl())
 		}
-		if err := unpack(a, &tlsinspectorv3.TlsInspector{}); err != nil {
+		if err != nil {
 			return under(path+".typed_config", err)
 		}
-		l.TLSInspector = true
 	}
 	d, err := duration(pb.GetListenerFiltersTimeout(), "listener_filters_timeout")
 	if err != nil {

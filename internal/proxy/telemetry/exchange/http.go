@@ -16,6 +16,8 @@ package exchange
 
 import (
 	nethttp "net/http"
+	"sync"
+	"sync/atomic"
 
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
 	"github.com/lateenmesh/lateen/internal/proxy/resource"
@@ -25,13 +27,14 @@ import (
 // httpFilter builds the filter for one connection manager.
 func httpFilter(node *peer.Workload) proxyhttp.Factory {
 	value := node.Encode()
+	peers := &decoded{}
 	return func(cfg any, _ proxyhttp.BuildContext) (proxyhttp.Filter, error) {
 		c := cfg.(*resource.PeerMetadataConfig)
 		return func(next nethttp.Handler) nethttp.Handler {
 			return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
 				info := proxyhttp.InfoFrom(r.Context())
 				if c.DownstreamDiscovery {
-					info.DownstreamWorkload = take(r.Header)
+					info.DownstreamWorkload = peers.take(r.Header)
 				}
 				if c.UpstreamPropagation {
 					r.Header.Set(peer.HeaderMetadata, value)
@@ -41,23 +44,45 @@ func httpFilter(node *peer.Workload) proxyhttp.Factory {
 					next.ServeHTTP(w, r)
 					return
 				}
-				next.ServeHTTP(&writer{ResponseWriter: w, cfg: c, info: info, value: value, id: node.ID}, r)
+				next.ServeHTTP(&writer{ResponseWriter: w, cfg: c, info: info, value: value, id: node.ID, peers: peers}, r)
 			})
 		}, nil
 	}
 }
 
+// decoded caches decoded peer headers: a proxy sees few peers, each
+// sending the same values on every request, and telemetry caches label
+// sets by peer. It stops growing at maxDecodedPeers.
+type decoded struct {
+	m sync.Map // peerKey → *peer.Workload
+	n atomic.Int64
+}
+
+type peerKey struct{ id, value string }
+
+const maxDecodedPeers = 1024
+
 // take reads and removes the peer headers (nil when absent or invalid).
-func take(h nethttp.Header) *peer.Workload {
+func (d *decoded) take(h nethttp.Header) *peer.Workload {
 	v, id := h.Get(peer.HeaderMetadata), h.Get(peer.HeaderMetadataID)
 	h.Del(peer.HeaderMetadata)
 	h.Del(peer.HeaderMetadataID)
 	if v == "" {
 		return nil
 	}
+	key := peerKey{id, v}
+	if w, ok := d.m.Load(key); ok {
+		return w.(*peer.Workload)
+	}
 	w, err := peer.Decode(id, v)
 	if err != nil {
 		return nil
+	}
+	if d.n.Load() < maxDecodedPeers {
+		if prev, loaded := d.m.LoadOrStore(key, w); loaded {
+			return prev.(*peer.Workload)
+		}
+		d.n.Add(1)
 	}
 	return w
 }
@@ -69,6 +94,7 @@ type writer struct {
 	cfg       *resource.PeerMetadataConfig
 	info      *proxyhttp.Info
 	value, id string
+	peers     *decoded
 	wrote     bool
 }
 
@@ -77,7 +103,7 @@ func (w *writer) WriteHeader(code int) {
 		w.wrote = true
 		h := w.Header()
 		if w.cfg.UpstreamDiscovery {
-			w.info.UpstreamWorkload = take(h)
+			w.info.UpstreamWorkload = w.peers.take(h)
 		}
 		if w.cfg.DownstreamPropagation {
 			h.Set(peer.HeaderMetadata, w.value)
@@ -98,6 +124,10 @@ func (w *writer) Write(b []byte) (int, error) {
 func (w *writer) Flush() {
 	if !w.wrote {
 		w.WriteHeader(nethttp.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(nethttp.Flusher); ok {
+		f.Flush()
+		return
 	}
 	_ = nethttp.NewResponseController(w.ResponseWriter).Flush()
 }

@@ -71,6 +71,7 @@ func (r *Registry) Family(name string, kind Kind, buckets []float64) *Family {
 
 // Family is one metric with its series, keyed by their label values.
 type Family struct {
+	idx     int // position in the labelSet series cache (Stats' families)
 	name    string
 	kind    Kind
 	buckets []float64

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	nethttp "net/http"
+	"sync/atomic"
 
 	"github.com/lateenmesh/lateen/internal/proxy/cluster"
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
@@ -22,16 +23,19 @@ type Stats struct {
 // New returns the stats of the proxy running for node.
 func New(node *peer.Workload) *Stats {
 	s := &Stats{reg: NewRegistry(), node: node, fams: map[string]*Family{}}
-	for name, f := range map[string]struct {
+	for i, f := range []struct {
+		name    string
 		kind    Kind
 		buckets []float64
 	}{
-		RequestsTotal: {Counter, nil}, RequestDuration: {Histogram, DurationBuckets},
-		RequestBytes: {Histogram, SizeBuckets}, ResponseBytes: {Histogram, SizeBuckets},
-		TCPConnectionsOpened: {Counter, nil}, TCPConnectionsClosed: {Counter, nil},
-		TCPSentBytes: {Counter, nil}, TCPReceivedBytes: {Counter, nil},
+		{RequestsTotal, Counter, nil}, {RequestDuration, Histogram, DurationBuckets},
+		{RequestBytes, Histogram, SizeBuckets}, {ResponseBytes, Histogram, SizeBuckets},
+		{TCPConnectionsOpened, Counter, nil}, {TCPConnectionsClosed, Counter, nil},
+		{TCPSentBytes, Counter, nil}, {TCPReceivedBytes, Counter, nil},
 	} {
-		s.fams[name] = s.reg.Family("istio_"+name, f.kind, f.buckets)
+		fam := s.reg.Family("istio_"+f.name, f.kind, f.buckets)
+		fam.idx = i
+		s.fams[f.name] = fam
 	}
 	return s
 }
@@ -57,10 +61,26 @@ func (s *Stats) Register(hf *proxyhttp.Filters, tf *tcp.Filters) {
 }
 
 // labelSet is a request's or connection's standard labels, with their
-// series key computed once for every metric they are recorded under.
+// series key computed once for every metric they are recorded under, and
+// the series found for each metric (label sets are cached per observer,
+// so a request finds its series without building a key).
 type labelSet struct {
 	labels []Label
 	key    string
+	series [numFamilies]atomic.Pointer[Series]
+}
+
+// numFamilies is the number of Istio's standard metrics (New).
+const numFamilies = 8
+
+// seriesOf returns the labels' series in f.
+func (ls *labelSet) seriesOf(f *Family) *Series {
+	if s := ls.series[f.idx].Load(); s != nil {
+		return s
+	}
+	s := f.withKey(ls.key, ls.labels)
+	ls.series[f.idx].Store(s)
+	return s
 }
 
 func newLabelSet(labels []Label) *labelSet { return &labelSet{labels: labels, key: seriesKey(labels)} }
@@ -76,7 +96,7 @@ func (s *Stats) record(o *overrides, metric string, ls *labelSet, values []strin
 	if o != nil && o.metrics[metric] != nil {
 		ser = f.With(o.apply(metric, ls.labels, values))
 	} else {
-		ser = f.withKey(ls.key, ls.labels)
+		ser = ls.seriesOf(f)
 	}
 	if f.kind == Histogram {
 		f.Observe(ser, v)

@@ -68,9 +68,7 @@ func (p propagator) inject(h nethttp.Header, sc trace.SpanContext, parent trace.
 	if p.b3 {
 		h.Del(headerB3)
 		tid := sc.TraceID().String()
-		if strings.HasPrefix(tid, "0000000000000000") {
-			tid = tid[16:]
-		}
+		tid = strings.TrimPrefix(tid, "0000000000000000")
 		h.Set(headerB3TraceID, tid)
 		h.Set(headerB3SpanID, sc.SpanID().String())
 		if parent.IsValid() {
