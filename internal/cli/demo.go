@@ -23,6 +23,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		"or auto: iptables when possible, else none")
 	cleanup := fs.Bool("cleanup", false, "remove what a demo that did not exit cleanly left (network namespaces, bridge, files) and exit")
 	fs.StringVar(&opts.CACertsDir, "cacerts-dir", "", "plug in a CA: directory of Istio's cacerts files (default: the demo's self-signed root)")
+	fs.DurationVar(&opts.WorkloadCertTTL, "workload-cert-ttl", 0, "lifetime of the workloads' certificates, rotated at half of it (default 24h)")
 	base := fs.String("address-base", "", "first loopback address of the demo (default: the first free 127.N.0.1)")
 	level := fs.String("log-level", "warn", "log level of the demo itself")
 	if err := fs.Parse(args); err != nil {

@@ -36,6 +36,9 @@ type Options struct {
 	// files: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) instead
 	// of the demo's self-signed root.
 	CACertsDir string
+	// WorkloadCertTTL is the lifetime of the workloads' certificates
+	// (0: pilot's default, 24h); they rotate at half of it.
+	WorkloadCertTTL time.Duration
 	// AddressBase is pilot's address; workloads get the next ones. Zero:
 	// the first free 127.N.0.1 from 127.10.0.1.
 	AddressBase netip.Addr
@@ -256,6 +259,9 @@ func (d *demo) processes() []*process {
 			d.caFlag(), d.caFlagValue(), "--workload-tokens", d.tokenHashes(),
 			"--credentials-dir", filepath.Join(d.opts.StateDir, "credentials")},
 	}}
+	if ttl := d.opts.WorkloadCertTTL; ttl > 0 {
+		procs[0].args = append(procs[0].args, "--workload-cert-ttl", ttl.String())
+	}
 	for _, w := range d.workloads {
 		procs = append(procs, &process{
 			name: w.Name + "-proxy", env: env, log: filepath.Join(d.logDir(), w.Name+"-proxy.log"),

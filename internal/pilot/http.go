@@ -23,6 +23,7 @@ func (p *Pilot) serveHTTP(ctx context.Context, lis net.Listener) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /debug/syncz", p.handleSyncz)
 	mux.HandleFunc("GET /debug/configz", p.handleConfigz)
+	mux.HandleFunc("POST /debug/ca/rotate-root", p.handleRotateRoot)
 	// Go's profiles, as istiod serves them: the HTTP port listens on
 	// loopback by default.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -43,6 +44,30 @@ func (p *Pilot) serveHTTP(ctx context.Context, lis net.Listener) error {
 		}
 		return err
 	}
+}
+
+// handleRotateRoot replaces the self-signed root now (the operator's
+// "rotate the root" step; it also happens by itself near the root's end of
+// life). Proxies get the new bundle over SDS and trust both roots until
+// the old one expires; a plugged-in CA rotates by replacing its files.
+func (p *Pilot) handleRotateRoot(w http.ResponseWriter, _ *http.Request) {
+	if p.ca == nil {
+		http.Error(w, "no CA is running", http.StatusNotFound)
+		return
+	}
+	if err := p.ca.RotateRoot(); err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	roots := p.ca.Roots()
+	out := struct {
+		Roots   int    `json:"roots"`
+		Subject string `json:"subject"`
+	}{Roots: len(roots)}
+	if len(roots) > 0 {
+		out.Subject = roots[0].Subject.String()
+	}
+	writeJSON(w, out)
 }
 
 func (p *Pilot) handleReady(w http.ResponseWriter, _ *http.Request) {

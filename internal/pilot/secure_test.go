@@ -261,3 +261,32 @@ func TestServingCertificate(t *testing.T) {
 		t.Error("serving certificate valid for an address pilot does not listen on")
 	}
 }
+
+// POST /debug/ca/rotate-root replaces the self-signed root; the bundle
+// keeps the old root next to the new one.
+func TestRotateRootEndpoint(t *testing.T) {
+	tp := startPilot(t, nil)
+	_, httpAddr := tp.p.Addresses()
+	before := tp.p.CA().Roots()[0]
+	url := "http://" + httpAddr.String() + "/debug/ca/rotate-root"
+	resp, err := http.Post(url, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Roots int }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || out.Roots != 2 {
+		t.Fatalf("rotate-root: %d, %+v, %v", resp.StatusCode, out, err)
+	}
+	roots := tp.p.CA().Roots()
+	if len(roots) != 2 || roots[0].Equal(before) || !roots[1].Equal(before) {
+		t.Errorf("roots after rotation: %d, new first = %v", len(roots), !roots[0].Equal(before))
+	}
+	if resp, err := http.Get(url); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET rotate-root: %d, want 405", resp.StatusCode)
+		}
+	}
+}
