@@ -388,6 +388,12 @@ func testIstioMetrics(t *testing.T, mtls bool) {
 	server := with(common, "reporter", "destination", "connection_security_policy", policy, "source_principal", principal)
 	waitSample(t, d.stats, "istio_requests_total", server, 1)
 	client := with(common, "reporter", "source", "connection_security_policy", "unknown", "request_path", "/details/0")
+	if mtls {
+		// The client side reads both identities from its upstream
+		// handshake.
+		client = with(client, "source_principal", principal,
+			"destination_principal", "spiffe://cluster.local/ns/default/sa/details")
+	}
 	waitSample(t, pp.stats, "istio_requests_total", client, 1)
 	text := scrape(t, pp.stats)
 	if n, _ := sample(text, "istio_request_duration_milliseconds_count", with(common, "reporter", "source")); n != 1 {
@@ -417,6 +423,10 @@ func testIstioMetrics(t *testing.T, mtls bool) {
 	source := map[bool]string{false: "unknown", true: "productpage-v1"}[mtls]
 	tcpServer := with(tcpCommon, "reporter", "destination", "connection_security_policy", policy, "source_workload", source)
 	tcpClient := with(tcpCommon, "reporter", "source", "source_workload", "productpage-v1")
+	if mtls {
+		tcpClient = with(tcpClient, "source_principal", principal,
+			"destination_principal", "spiffe://cluster.local/ns/default/sa/details")
+	}
 	for _, c := range []struct {
 		addr   string
 		labels map[string]string

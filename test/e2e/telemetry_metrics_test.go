@@ -77,8 +77,9 @@ func (d *Demo) metricRise(t *testing.T, workload, metric string, labels map[stri
 
 // TestIstioStandardMetrics: one request from productpage to details rises
 // istio_requests_total by exactly one at both proxies, with Istio's
-// labels: the server side reports the connection as mutual TLS, the
-// client side, as Istio's, cannot tell ("unknown").
+// labels: both sides know both principals (from the mTLS handshake); the
+// server side reports the connection as mutual TLS, the client side, as
+// Istio's, cannot tell ("unknown").
 func TestIstioStandardMetrics(t *testing.T) {
 	d := sharedDemo(t)
 	common := map[string]string{"source_workload": "productpage-v1", "source_workload_namespace": "default",
@@ -87,10 +88,10 @@ func TestIstioStandardMetrics(t *testing.T) {
 		"destination_service": "details.default.svc.cluster.local", "destination_service_name": "details",
 		"destination_service_namespace": "default", "request_protocol": "http", "response_code": "200",
 		"response_flags": "-"}
-	server := with(common, "reporter", "destination", "connection_security_policy", "mutual_tls",
-		"source_principal", "spiffe://cluster.local/ns/default/sa/bookinfo-productpage",
+	principals := with(common, "source_principal", "spiffe://cluster.local/ns/default/sa/bookinfo-productpage",
 		"destination_principal", "spiffe://cluster.local/ns/default/sa/bookinfo-details")
-	client := with(common, "reporter", "source", "connection_security_policy", "unknown")
+	server := with(principals, "reporter", "destination", "connection_security_policy", "mutual_tls")
+	client := with(principals, "reporter", "source", "connection_security_policy", "unknown")
 	beforeServer := promSum(d.promText(t, "details-v1", "15090"), "istio_requests_total", server)
 	beforeClient := promSum(d.promText(t, "productpage-v1", "15090"), "istio_requests_total", client)
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -51,6 +52,7 @@ type connKey struct {
 
 type pconn struct {
 	cc       *http.ClientConn
+	conn     net.Conn // what dial returned (for httptrace's GotConn)
 	key      connKey
 	requests uint32
 	draining bool // no new requests; closed once idle
@@ -131,8 +133,15 @@ func (p *pool) RoundTrip(req *http.Request, t *mtls.Client) (*http.Response, err
 	if err != nil {
 		return nil, err
 	}
+	if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.GotConn != nil && pc.conn != nil {
+		trace.GotConn(httptrace.GotConnInfo{Conn: pc.conn})
+	}
 	return pc.cc.RoundTrip(req)
 }
+
+// dialedKey carries a *net.Conn in which dial stores the connection it
+// made: http.ClientConn does not tell.
+type dialedKey struct{}
 
 // dialTLS is what dial needs to add TLS to a new connection.
 type dialTLS struct {
@@ -279,7 +288,8 @@ func (p *pool) idleOther(key connKey) *pconn {
 // connect opens a connection for key (p.total already counts it) and
 // reserves its first request slot.
 func (p *pool) connect(ctx context.Context, key connKey) (*pconn, error) {
-	cc, err := p.transport(key.h2).NewClientConn(ctx, "http", key.addr)
+	dialed := new(net.Conn)
+	cc, err := p.transport(key.h2).NewClientConn(context.WithValue(ctx, dialedKey{}, dialed), "http", key.addr)
 	if err == nil {
 		err = cc.Reserve() // no state hook yet: safe in any order
 		if err != nil {
@@ -294,7 +304,7 @@ func (p *pool) connect(ctx context.Context, key connKey) (*pconn, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
-	pc := &pconn{cc: cc, key: key}
+	pc := &pconn{cc: cc, key: key, conn: *dialed}
 	p.conns[key] = append(p.conns[key], pc)
 	p.use(pc)
 	if d := p.cfg.Pool.MaxConnectionDuration; d > 0 {
@@ -447,11 +457,16 @@ func (p *pool) dial(ctx context.Context, network, addr string) (net.Conn, error)
 	}
 	p.stats.CxTotal.Inc()
 	p.stats.CxActive.Inc()
-	cc := &countedConn{Conn: c, active: p.stats.CxActive}
+	var conn net.Conn = &countedConn{Conn: c, active: p.stats.CxActive}
 	if t, ok := ctx.Value(dialTLSKey{}).(dialTLS); ok {
-		return p.handshake(ctx, cc, t, addr)
+		if conn, err = p.handshake(ctx, conn.(*countedConn), t, addr); err != nil {
+			return nil, err
+		}
 	}
-	return cc, nil
+	if slot, ok := ctx.Value(dialedKey{}).(*net.Conn); ok {
+		*slot = conn
+	}
+	return conn, nil
 }
 
 // handshake adds TLS to a new upstream connection. A failure is a dial
@@ -459,7 +474,7 @@ func (p *pool) dial(ctx context.Context, network, addr string) (net.Conn, error)
 func (p *pool) handshake(ctx context.Context, cc *countedConn, t dialTLS, addr string) (net.Conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
-	tc, err := t.client.Handshake(hctx, cc, t.sni, p.sessions)
+	tc, peer, err := t.client.Handshake(hctx, cc, t.sni, p.sessions)
 	if err != nil {
 		p.stats.SSL.ConnectionError.Inc()
 		if errors.Is(err, mtls.ErrSAN) {
@@ -471,7 +486,7 @@ func (p *pool) handshake(ctx context.Context, cc *countedConn, t dialTLS, addr s
 	if tc.ConnectionState().DidResume {
 		p.stats.SSL.SessionReused.Inc()
 	}
-	return &tlsConn{Conn: tc, cc: cc}, nil
+	return &tlsConn{Conn: tc, cc: cc, peer: peer}, nil
 }
 
 func tcpAddr(addr string) net.Addr {
@@ -484,10 +499,15 @@ func tcpAddr(addr string) net.Addr {
 // tlsConn is an upstream TLS connection over a counted one.
 type tlsConn struct {
 	*tls.Conn
-	cc *countedConn
+	cc   *countedConn
+	peer *mtls.Peer
 }
 
 func (c *tlsConn) counted() *countedConn { return c.cc }
+
+// TLSPeer is the upstream server's identity (and Local, the proxy's own)
+// as the handshake established them.
+func (c *tlsConn) TLSPeer() *mtls.Peer { return c.peer }
 
 // CloseIdle closes idle connections and drains the others (they close when
 // their requests finish).

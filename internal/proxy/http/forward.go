@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 )
 
 // The forwarder sends a routed request upstream and streams the response
@@ -38,6 +40,9 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 func (rt *router) proxyRequest(w nethttp.ResponseWriter, r *nethttp.Request, ctx context.Context, f *forward) {
 	relay := &informational{w: w}
 	f.trace.Got1xxResponse = relay.got1xx
+	if f.trace.GotConn == nil {
+		f.trace.GotConn = f.gotConn
+	}
 	out, err := outboundRequest(r, httptrace.WithClientTrace(ctx, &f.trace))
 	if err != nil {
 		rt.fail(w, f, ctx, err)
@@ -60,6 +65,19 @@ func (rt *router) proxyRequest(w nethttp.ResponseWriter, r *nethttp.Request, ctx
 	removeHopByHop(resp.Header)
 	rt.modifyResponse(resp)
 	copyResponse(w, resp)
+}
+
+// tlsPeerConn is an upstream connection that made a TLS handshake
+// (cluster's TLS connections).
+type tlsPeerConn interface{ TLSPeer() *mtls.Peer }
+
+// gotConn records the TLS peer of the connection an attempt uses: the
+// upstream's identity, for telemetry and access logs.
+func (f *forward) gotConn(ci httptrace.GotConnInfo) {
+	f.info.UpstreamPeer = nil
+	if tc, ok := ci.Conn.(tlsPeerConn); ok {
+		f.info.UpstreamPeer = tc.TLSPeer()
+	}
 }
 
 // outboundRequest is the request as it goes upstream: the inbound one

@@ -94,6 +94,10 @@ type Info struct {
 	// Peer is the downstream TLS peer (nil: plaintext): principal,
 	// namespace, certificates, SNI, ALPN.
 	Peer *mtls.Peer
+	// UpstreamPeer is the upstream TLS peer of the last attempt (nil:
+	// plaintext, or no connection): the server's identity, and in Local
+	// the URI SAN the proxy presented to it.
+	UpstreamPeer *mtls.Peer
 	// UpstreamTransportFailureReason is why the upstream TLS handshake
 	// failed (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%).
 	UpstreamTransportFailureReason string

@@ -83,6 +83,9 @@ type connSessions struct {
 	key     string
 	peerEnd atomic.Int64 // unix nanoseconds; 0: unknown
 	ownEnd  atomic.Int64
+	// own is the URI SAN of the certificate presented (set during the
+	// handshake, read after it, by the handshaking goroutine).
+	own string
 }
 
 var _ tls.ClientSessionCache = (*connSessions)(nil)

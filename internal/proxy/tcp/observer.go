@@ -30,6 +30,7 @@ type ConnInfo struct {
 
 	mu           sync.Mutex
 	upstreamHost string
+	upstreamPeer *mtls.Peer
 	downstream   *peer.Workload
 	upstream     *peer.Workload
 	resolved     atomic.Bool
@@ -56,6 +57,25 @@ func (i *ConnInfo) UpstreamHost() string {
 func (i *ConnInfo) setUpstreamHost(h string) {
 	i.mu.Lock()
 	i.upstreamHost = h
+	i.mu.Unlock()
+}
+
+// UpstreamPeer is the upstream TLS peer (nil: plaintext, or not
+// connected yet): the server's identity, and in Local the proxy's own.
+func (i *ConnInfo) UpstreamPeer() *mtls.Peer {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.upstreamPeer
+}
+
+// setUpstream records the connection made to the upstream.
+func (i *ConnInfo) setUpstream(up net.Conn) {
+	tc, ok := up.(interface{ TLSPeer() *mtls.Peer })
+	if !ok {
+		return
+	}
+	i.mu.Lock()
+	i.upstreamPeer = tc.TLSPeer()
 	i.mu.Unlock()
 }
 

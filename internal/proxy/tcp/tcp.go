@@ -99,6 +99,7 @@ func (p *Proxy) ServeConn(c net.Conn) {
 		return
 	}
 	defer up.Close()
+	info.setUpstream(up)
 	if p.Exchanger != nil {
 		c, up = p.Exchanger.WrapDownstream(c, info), p.Exchanger.WrapUpstream(up, info)
 	}

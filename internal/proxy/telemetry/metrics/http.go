@@ -86,7 +86,11 @@ func (o *httpObserver) labelSet(info *proxyhttp.Info) *labelSet {
 	} else if sd.peer = info.UpstreamWorkload; sd.peer == nil {
 		sd.peer = o.endpointPeer(info.Cluster, info.UpstreamHost)
 	}
-	sd.tls(info.Peer)
+	if o.server {
+		sd.tls(info.Peer)
+	} else {
+		sd.tls(info.UpstreamPeer)
+	}
 	grpcStatus := ""
 	if info.GRPC {
 		resp := attrs.Response{Headers: info.ResponseHeader}

@@ -173,11 +173,11 @@ func (s *side) tcpLabels(flags string) []Label {
 		Label{"connection_security_policy", s.securityPolicy()})
 }
 
-// tls reads the downstream TLS peer on the server side (the client side
-// would read the upstream's): its principal, our certificate's URI SAN,
-// and mutual TLS when both are known (Istio's rule).
+// tls reads the TLS peer (the downstream's on the server side, the
+// upstream's on the client side): its principal, our certificate's URI
+// SAN, and mutual TLS when both are known (Istio's rule).
 func (s *side) tls(p *mtls.Peer) {
-	if p == nil || !s.server {
+	if p == nil {
 		return
 	}
 	s.peerSAN = p.Principal

@@ -93,7 +93,11 @@ func (c *tcpConn) standardLabels() []Label {
 		sd.peer = endpointPeer(cl, info.UpstreamHost())
 	}
 	sd.service("", "", info.Cluster, cl, true)
-	sd.tls(info.Peer)
+	if o.server {
+		sd.tls(info.Peer)
+	} else {
+		sd.tls(info.UpstreamPeer())
+	}
 	flags := "-"
 	if info.Failed {
 		flags = "UF"
