@@ -92,7 +92,7 @@ func TestRuntimeErrorIsNACKedAndOldConfigKeepsServing(t *testing.T) {
 	nack := e.srv.WaitRequest(t, "LDS NACK", func(r *discoveryv3.DiscoveryRequest) bool {
 		return r.TypeUrl == "type.googleapis.com/envoy.config.listener.v3.Listener" && r.ErrorDetail != nil
 	})
-	if msg := nack.ErrorDetail.GetMessage(); !strings.HasPrefix(msg, `Listener "busy": address: listen tcp `) || nack.VersionInfo != "v1" {
+	if msg := nack.ErrorDetail.GetMessage(); !strings.HasPrefix(msg, `listener "busy": address: listen tcp `) || nack.VersionInfo != "v1" {
 		t.Errorf("NACK %q version %q", msg, nack.VersionInfo)
 	}
 	if r := get(t, client(), fmt.Sprintf("127.0.0.1:%d", port), "h", "/"); r.body != "b" {

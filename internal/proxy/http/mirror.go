@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	nethttp "net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -63,13 +64,26 @@ func (rt *router) startMirror(out *nethttp.Request, f *forward, m resource.Mirro
 	if d <= 0 {
 		d = mirrorTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(out.Context()), d)
+	ctx, cancel := context.WithTimeout(withoutTrace{context.WithoutCancel(out.Context())}, d)
 	req := out.Clone(ctx)
 	req.Body, req.GetBody = f.mirrorBody(out), nil
 	if !m.KeepHost {
 		req.Host = shadowHost(out.Host)
 	}
 	go rt.shadow(req, cl, func() { cancel(); cl.Release(); <-rt.mirrors })
+}
+
+// withoutTrace hides the request's httptrace hooks from a mirror: they
+// relay 1xx responses to the client and record the connection used, and
+// a mirror's response is nobody's business.
+type withoutTrace struct{ context.Context }
+
+func (c withoutTrace) Value(key any) any {
+	v := c.Context.Value(key)
+	if _, ok := v.(*httptrace.ClientTrace); ok {
+		return nil
+	}
+	return v
 }
 
 // mirrorBody returns a body for a mirror: a copy of a buffered body, or a
