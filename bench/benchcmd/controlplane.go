@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lateenmesh/lateen/bench/controlplane"
+	"github.com/lateenmesh/lateen/bench/report"
 )
 
 func controlplaneCmd(ctx context.Context, args []string, stderr io.Writer) error {
@@ -25,7 +26,8 @@ func controlplaneCmd(ctx context.Context, args []string, stderr io.Writer) error
 	fs.IntVar(&o.Reps, "reps", 2, "repetitions of each change per scale")
 	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "longest wait for one change to reach every proxy")
 	fs.DurationVar(&o.Budget, "budget", 11*time.Minute, "time for the whole measurement; scales not reached are reported as not run")
-	memLimit := fs.Int("memory-limit-mb", 6<<10, "stop when pilot and the simulated proxies use more resident memory (MiB)")
+	memLimit := fs.Int("memory-limit-mb", defaultMemoryLimitMB(),
+		"stop when pilot and the simulated proxies use more resident memory (MiB; default: 60% of the machine's, at least 6144)")
 	fs.BoolVar(&o.Preliminary, "preliminary", false, "mark the results as preliminary (implied by smaller settings)")
 	fs.BoolVar(&o.Light, "light", false, "simulate proxies with a minimal ADS client that does not decode endpoints or routes (pilot's part alone)")
 	render := fs.Bool("render", false, "only rewrite the page and charts in --out from its JSON file")
@@ -56,4 +58,11 @@ func controlplaneCmd(ctx context.Context, args []string, stderr io.Writer) error
 	}
 	fmt.Fprintf(stderr, "lateen-bench controlplane: wrote %s/%s\n", c.outDir, controlplane.PageFile)
 	return nil
+}
+
+// defaultMemoryLimitMB is 60% of the machine's memory, at least 6 GiB: a
+// thousand simulated proxies that decode everything, as lateen-proxy
+// does, hold about 10 GB.
+func defaultMemoryLimitMB() int {
+	return max(6<<10, report.Describe().MemoryGB*1024*6/10)
 }

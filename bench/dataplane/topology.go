@@ -30,8 +30,7 @@ type Topology struct {
 }
 
 // Topologies is the list every run compares, in the order of the result
-// page. Adding a topology (such as Lateen with mutual TLS when it lands) is
-// one entry here.
+// page. Adding a topology is one entry here.
 func Topologies() []Topology {
 	return []Topology{
 		{Name: "direct", Description: "client → upstream, no proxy (the baseline)", start: startDirect},
@@ -41,7 +40,7 @@ func Topologies() []Topology {
 		lateenPair("lateen-accesslog", "as lateen (standard metrics on, Istio's default), with Istio's TEXT access log on both proxies",
 			lateenOptions{accessLog: true}),
 		lateenPair("lateen-mtls", "as lateen, with Istio mutual TLS (PeerAuthentication STRICT) between the proxies",
-			lateenOptions{mtls: true, pending: "Lateen's data-path mutual TLS has not landed yet"}),
+			lateenOptions{mtls: true}),
 		{Name: "nginx", Description: "client → nginx → nginx → upstream, mutual TLS between the proxies",
 			Needs: []string{"nginx"}, start: peerPair(peers.StartNginx)},
 		{Name: "haproxy", Description: "client → HAProxy → HAProxy → upstream, mutual TLS between the proxies",
