@@ -156,13 +156,14 @@ const syncTimeout = 3 * time.Minute
 
 // series are one process's memory samples.
 type series struct {
-	rss  []uint64
-	peak uint64
+	rss, anon []uint64
+	peak      uint64
 }
 
 func (s series) proxy(inScope int, synced time.Duration) Proxy {
 	return Proxy{
 		InScope: inScope, RSSSteadyMB: report.MB(median(s.rss)), RSSPeakMB: report.MB(s.peak),
+		AnonSteadyMB: report.MB(median(s.anon)),
 		Samples: len(s.rss), SyncedSeconds: synced.Seconds(),
 	}
 }
@@ -180,6 +181,7 @@ func sampleFor(ctx context.Context, d time.Duration, pids ...int) ([]series, err
 				return nil, err
 			}
 			out[i].rss = append(out[i].rss, u.RSS)
+			out[i].anon = append(out[i].anon, u.Anon)
 			out[i].peak = max(out[i].peak, u.Peak)
 		}
 		select {

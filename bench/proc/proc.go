@@ -24,12 +24,13 @@ type Usage struct {
 	RSS   uint64        // resident set size, bytes (VmRSS)
 	Peak  uint64        // peak resident set size, bytes (VmHWM)
 	PSS   uint64        // proportional set size, bytes (shared pages split)
+	Anon  uint64        // resident anonymous memory, bytes (RssAnon): private to the process
 	Procs int           // how many processes were summed
 }
 
 // Add returns the sum of two readings.
 func (u Usage) Add(v Usage) Usage {
-	return Usage{CPU: u.CPU + v.CPU, RSS: u.RSS + v.RSS, Peak: u.Peak + v.Peak, PSS: u.PSS + v.PSS, Procs: u.Procs + v.Procs}
+	return Usage{CPU: u.CPU + v.CPU, RSS: u.RSS + v.RSS, Peak: u.Peak + v.Peak, PSS: u.PSS + v.PSS, Anon: u.Anon + v.Anon, Procs: u.Procs + v.Procs}
 }
 
 // Read returns the usage of one process.
@@ -45,6 +46,7 @@ func Read(pid int) (Usage, error) {
 	u := Usage{CPU: cpu, Procs: 1}
 	u.RSS = kbField(status, "VmRSS:")
 	u.Peak = kbField(status, "VmHWM:")
+	u.Anon = kbField(status, "RssAnon:")
 	if rollup, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		u.PSS = kbField(rollup, "Pss:")
 	}
