@@ -50,12 +50,12 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
-// Defaults are the full run's settings: about ten minutes for six
-// topologies.
+// Defaults are the full run's settings: about thirteen minutes for the
+// eight topologies (each ~95 s of load).
 func Defaults() Options {
 	return Options{
 		Rate: 1000, Conns: 16, Warmup: 2 * time.Second,
-		Window: 20 * time.Second, Rounds: 3,
+		Window: 15 * time.Second, Rounds: 3,
 		SatWindow: 8 * time.Second, SatRounds: 2,
 		GRPCWindow: 10 * time.Second, GRPCRounds: 2,
 	}
