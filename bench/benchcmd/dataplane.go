@@ -17,6 +17,7 @@ func dataplaneCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	c.register(fs, "bench/results")
 	o := dataplane.Defaults()
 	only := fs.String("only", "", "comma-separated topologies to run besides direct (default: all)")
+	proxyArgs := fs.String("proxy-args", "", "extra lateen-proxy flags for every Lateen topology, space-separated (experiments, e.g. '--concurrency 1')")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "fixed rate, requests per second")
 	fs.IntVar(&o.Conns, "conns", o.Conns, "connections (and concurrent gRPC callers)")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "unrecorded warm-up before each window")
@@ -34,6 +35,7 @@ func dataplaneCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if *render {
 		return dataplane.Render(c.outDir)
 	}
+	o.ProxyArgs = strings.Fields(*proxyArgs)
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/lateenmesh/lateen/bench/lateenrun"
@@ -149,7 +150,7 @@ func startLateenProxies(ctx context.Context, env *env, r *running, block, dir, c
 		{string(peers.ClientSide), "client", block + "2"},
 		{string(peers.ServerSide), "server", block + "3"},
 	} {
-		args := o.proxyArgs
+		args := append(slices.Clone(o.proxyArgs), env.proxyArgs...)
 		if o.mtls {
 			args = append(id.proxyArgs(block+"1", w.name), args...)
 		}

@@ -32,6 +32,9 @@ type Options struct {
 	OutDir string
 	// Only runs these topologies (by name) besides direct; empty runs all.
 	Only []string
+	// ProxyArgs are extra lateen-proxy flags for every Lateen topology
+	// (experiments, such as --concurrency 1).
+	ProxyArgs []string
 
 	Rate       float64       // fixed rate, requests per second
 	Conns      int           // connections
@@ -139,7 +142,7 @@ func startAll(ctx context.Context, o Options) ([]*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &env{bin: o.Binaries, dir: o.WorkDir, certs: certs}
+	env := &env{bin: o.Binaries, dir: o.WorkDir, certs: certs, proxyArgs: o.ProxyArgs}
 	var blocks launch.Blocks
 	var states []*state
 	for _, t := range Topologies() {

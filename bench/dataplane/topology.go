@@ -52,9 +52,10 @@ func Topologies() []Topology {
 
 // env is what every topology shares.
 type env struct {
-	bin   launch.Binaries
-	dir   string
-	certs peers.Certs
+	bin       launch.Binaries
+	dir       string
+	certs     peers.Certs
+	proxyArgs []string // Options.ProxyArgs
 }
 
 // running is a started topology.

@@ -162,9 +162,8 @@ type series struct {
 
 func (s series) proxy(inScope int, synced time.Duration) Proxy {
 	return Proxy{
-		InScope: inScope, RSSSteadyMB: report.MB(median(s.rss)), RSSPeakMB: report.MB(s.peak),
-		AnonSteadyMB: report.MB(median(s.anon)),
-		Samples: len(s.rss), SyncedSeconds: synced.Seconds(),
+		InScope: inScope, Samples: len(s.rss), SyncedSeconds: synced.Seconds(),
+		RSSSteadyMB: report.MB(median(s.rss)), RSSPeakMB: report.MB(s.peak), AnonSteadyMB: report.MB(median(s.anon)),
 	}
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -20,13 +21,16 @@ const (
 	trimInterval = 10 * time.Second
 )
 
-// applyGC applies the garbage collector options.
+// applyGC applies the garbage collector and concurrency options.
 func (o *Options) applyGC() {
 	if o.GCPercent != 0 {
 		debug.SetGCPercent(o.GCPercent)
 	}
 	if o.MemoryLimit > 0 {
 		debug.SetMemoryLimit(o.MemoryLimit)
+	}
+	if o.Concurrency > 0 {
+		runtime.GOMAXPROCS(o.Concurrency)
 	}
 }
 

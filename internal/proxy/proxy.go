@@ -89,6 +89,11 @@ type Options struct {
 	GCPercent   int
 	MemoryLimit int64
 	TrimMemory  bool
+	// Concurrency is how many cores the process runs Go code on at once
+	// (GOMAXPROCS), Istio's ProxyConfig concurrency (Envoy's worker
+	// threads); 0 leaves the runtime's choice (GOMAXPROCS, the CPUs or the
+	// container's CPU limit). Set by Run, process-wide like the GC options.
+	Concurrency int
 }
 
 // Proxy is a running lateen-proxy.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"os"
 	"strings"
 
@@ -77,6 +78,7 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.IntVar(&o.GCPercent, "gc-percent", 0, "Go GC target percentage, as GOGC (0: GOGC or Go's default, 100; -1: off)")
 	fs.Int64Var(&o.MemoryLimit, "memory-limit", 0, "Go soft memory limit in bytes, as GOMEMLIMIT (0: GOMEMLIMIT or none)")
+	fs.IntVar(&o.Concurrency, "concurrency", 2, "cores the proxy runs on at once (GOMAXPROCS), as Istio's ProxyConfig concurrency: default 2 (at most the runtime's choice), 0 for the runtime's choice (all CPUs, the container's limit or GOMAXPROCS)")
 	fs.BoolVar(&o.TrimMemory, "trim-memory", true, "return the memory freed by a configuration update to the OS once updates settle")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -87,6 +89,14 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if o.Concurrency < 0 {
+		return o, fmt.Errorf("--concurrency %d: want 0 (the runtime's choice) or more", o.Concurrency)
+	}
+	if !flagSet(fs, "concurrency") {
+		// Istio's default, but never more than the runtime would use
+		// (GOMAXPROCS, the CPUs or the container's CPU limit).
+		o.Concurrency = min(o.Concurrency, runtime.GOMAXPROCS(0))
 	}
 	var err error
 	if o.Labels, err = parseLabels(labels); err != nil {
