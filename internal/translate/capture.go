@@ -96,20 +96,9 @@ func (b *builder) outboundHTTPPorts() []uint32 {
 func (b *builder) portRouteConfig(port uint32) *routev3.RouteConfiguration {
 	set := newVhostSet(b.knownServiceNames())
 	for _, sh := range b.view.SidecarHosts {
-		if !slices.Contains(sidecarHostPorts(sh), port) {
-			continue
+		if slices.Contains(sidecarHostPorts(sh), port) {
+			b.addSidecarVirtualHost(set, sh, port, func(d []string) []string { return withBare(d, port) })
 		}
-		name := VirtualHostName(sh.Host, port)
-		routes := b.meshRoutes(sh, port)
-		if len(routes) == 0 || !set.claim(name) {
-			continue
-		}
-		domains, alt := withPort(nil, sh.Host, port), []string(nil)
-		if sh.Service != nil {
-			domains, alt = b.serviceDomains(sh.Service, port)
-		}
-		set.add(&routev3.VirtualHost{Name: name, Domains: withBare(domains, port), Routes: routes,
-			IncludeRequestAttemptCount: true}, withBare(alt, port))
 	}
 	vhosts := append(set.sorted(), b.fallbackVirtualHost())
 	return &routev3.RouteConfiguration{Name: portRouteName(port), VirtualHosts: vhosts}

@@ -33,20 +33,28 @@ func (b *builder) buildHTTPProxyRouteConfig() *routev3.RouteConfiguration {
 	set := newVhostSet(b.knownServiceNames())
 	for _, sh := range b.view.SidecarHosts {
 		for _, port := range sidecarHostPorts(sh) {
-			name := VirtualHostName(sh.Host, port)
-			routes := b.meshRoutes(sh, port)
-			if len(routes) == 0 || !set.claim(name) {
-				continue
-			}
-			domains, alt := withPort(nil, sh.Host, port), []string(nil)
-			if sh.Service != nil {
-				domains, alt = b.serviceDomains(sh.Service, port)
-			}
-			set.add(&routev3.VirtualHost{Name: name, Domains: domains, Routes: routes, IncludeRequestAttemptCount: true}, alt)
+			b.addSidecarVirtualHost(set, sh, port, func(d []string) []string { return d })
 		}
 	}
 	vhosts := append(set.sorted(), b.fallbackVirtualHost())
 	return &routev3.RouteConfiguration{Name: HTTPProxyRouteConfig, VirtualHosts: vhosts}
+}
+
+// addSidecarVirtualHost adds the virtual host of a sidecar host on port to
+// set, unless it has no routes or its name is taken: reachable by every
+// name (and address) a client may use for the host, as domains maps them.
+func (b *builder) addSidecarVirtualHost(set *vhostSet, sh mesh.SidecarHost, port uint32, domains func([]string) []string) {
+	name := VirtualHostName(sh.Host, port)
+	routes := b.meshRoutes(sh, port)
+	if len(routes) == 0 || !set.claim(name) {
+		return
+	}
+	names, alt := withPort(nil, sh.Host, port), []string(nil)
+	if sh.Service != nil {
+		names, alt = b.serviceDomains(sh.Service, port)
+	}
+	set.add(&routev3.VirtualHost{Name: name, Domains: domains(names), Routes: routes, IncludeRequestAttemptCount: true},
+		domains(alt))
 }
 
 // sidecarHostPorts are the ports a sidecar host gets virtual hosts on: a
