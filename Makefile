@@ -14,9 +14,11 @@ build:
 vet:
 	$(GO) vet ./...
 
-## lint: staticcheck 2026.2.2 (module v0.8.2), pinned, fetched through the Go module proxy.
+## lint: gofmt, then staticcheck 2026.2.2 (module v0.8.2), pinned, fetched through the Go module proxy.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
 
 ## test: every test, with the race detector, after vet and lint (what CI runs).

@@ -10,8 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/lateenmesh/lateen/internal/proxy"
