@@ -50,36 +50,8 @@ func parse(args []string, stderr io.Writer) (proxy.Options, error) {
 	fs.SetOutput(stderr)
 	var o proxy.Options
 	var labels, level string
-	fs.StringVar(&o.XDSAddress, "xds-address", "127.0.0.1:15010", "ADS server address (host:port)")
-	fs.StringVar(&o.NodeType, "type", "sidecar", "proxy type: sidecar or router")
-	fs.StringVar(&o.IP, "ip", "", "workload IP address (required)")
-	fs.StringVar(&o.Namespace, "namespace", "default", "workload namespace")
-	fs.StringVar(&o.WorkloadName, "workload-name", "", "workload name (required)")
-	fs.StringVar(&o.ServiceAccount, "service-account", "default", "workload service account")
-	fs.StringVar(&labels, "labels", "", "workload labels, k=v,k=v")
-	fs.StringVar(&o.InterceptionMode, "interception-mode", "NONE", "traffic capture: NONE, REDIRECT or TPROXY")
-	fs.StringVar(&o.ClusterID, "cluster-id", "Kubernetes", "cluster id")
-	fs.StringVar(&o.DomainSuffix, "domain-suffix", "cluster.local", "DNS domain suffix")
-	fs.StringVar(&o.WildcardAddress, "wildcard-address", "", "address to bind 0.0.0.0 listeners on (default --ip)")
-	fs.StringVar(&o.AdminAddress, "admin-address", "", "admin address (default <ip>:15000)")
-	fs.StringVar(&o.ReadyAddress, "ready-address", "", "readiness address (default <ip>:15021)")
-	fs.StringVar(&o.StatsAddress, "stats-address", "", "Prometheus stats address, /stats/prometheus (default <ip>:15090)")
-	fs.StringVar(&o.MergedStatsAddress, "merged-stats-address", "", "merged Prometheus stats address with the app's metrics (default <ip>:15020; - for none)")
-	fs.StringVar(&o.AppMetricsURL, "app-metrics-url", "", "the application's Prometheus metrics, merged on the merged stats address (e.g. http://127.0.0.1:9080/metrics)")
-	fs.Func("stats-inclusion-prefixes", "comma-separated Envoy-style stat name prefixes exported on /stats/prometheus (default server.,control_plane.,cluster_manager.,listener_manager.)",
-		func(v string) error { o.StatsInclusionPrefixes = strings.Split(v, ","); return nil })
-	fs.StringVar(&o.CAAddress, "ca-address", "", "pilot's CA (host:port, e.g. 127.0.0.1:15012); empty: no workload certificate")
-	fs.StringVar(&o.RootCertFile, "root-cert", "", "PEM root certificate(s) that verify pilot (CA and xDS over TLS)")
-	fs.StringVar(&o.TokenFile, "token-file", "", "bootstrap token file, sent to the CA as a bearer token")
-	fs.StringVar(&o.KeyAlgorithm, "key-algorithm", "ECDSA", "workload key: ECDSA (P-256) or RSA (2048)")
-	fs.DurationVar(&o.CertTTL, "cert-ttl", 0, "workload certificate lifetime to ask for (0: the CA's default, 24h)")
-	fs.StringVar(&o.TrustDomain, "trust-domain", "", "trust domain; when set, the CSR names the workload identity")
-	fs.BoolVar(&o.XDSTLS, "xds-tls", false, "connect to xDS over TLS (default: true when the xDS port is 15012)")
-	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	fs.IntVar(&o.GCPercent, "gc-percent", 0, "Go GC target percentage, as GOGC (0: GOGC or Go's default, 100; -1: off)")
-	fs.Int64Var(&o.MemoryLimit, "memory-limit", 0, "Go soft memory limit in bytes, as GOMEMLIMIT (0: GOMEMLIMIT or none)")
-	fs.IntVar(&o.Concurrency, "concurrency", 2, "cores the proxy runs on at once (GOMAXPROCS), as Istio's ProxyConfig concurrency: default 2 (at most the runtime's choice), 0 for the runtime's choice (all CPUs, the container's limit or GOMAXPROCS)")
-	fs.BoolVar(&o.TrimMemory, "trim-memory", true, "return the memory freed by a configuration update to the OS once updates settle")
+	registerIdentity(fs, &o, &labels)
+	registerServing(fs, &o, &level)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -130,4 +102,44 @@ func parseLabels(s string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// registerIdentity registers the flags that say who the workload is and
+// where the proxy serves.
+func registerIdentity(fs *flag.FlagSet, o *proxy.Options, labels *string) {
+	fs.StringVar(&o.XDSAddress, "xds-address", "127.0.0.1:15010", "ADS server address (host:port)")
+	fs.StringVar(&o.NodeType, "type", "sidecar", "proxy type: sidecar or router")
+	fs.StringVar(&o.IP, "ip", "", "workload IP address (required)")
+	fs.StringVar(&o.Namespace, "namespace", "default", "workload namespace")
+	fs.StringVar(&o.WorkloadName, "workload-name", "", "workload name (required)")
+	fs.StringVar(&o.ServiceAccount, "service-account", "default", "workload service account")
+	fs.StringVar(labels, "labels", "", "workload labels, k=v,k=v")
+	fs.StringVar(&o.InterceptionMode, "interception-mode", "NONE", "traffic capture: NONE, REDIRECT or TPROXY")
+	fs.StringVar(&o.ClusterID, "cluster-id", "Kubernetes", "cluster id")
+	fs.StringVar(&o.DomainSuffix, "domain-suffix", "cluster.local", "DNS domain suffix")
+	fs.StringVar(&o.WildcardAddress, "wildcard-address", "", "address to bind 0.0.0.0 listeners on (default --ip)")
+	fs.StringVar(&o.AdminAddress, "admin-address", "", "admin address (default <ip>:15000)")
+	fs.StringVar(&o.ReadyAddress, "ready-address", "", "readiness address (default <ip>:15021)")
+	fs.StringVar(&o.StatsAddress, "stats-address", "", "Prometheus stats address, /stats/prometheus (default <ip>:15090)")
+	fs.StringVar(&o.MergedStatsAddress, "merged-stats-address", "", "merged Prometheus stats address with the app's metrics (default <ip>:15020; - for none)")
+	fs.StringVar(&o.AppMetricsURL, "app-metrics-url", "", "the application's Prometheus metrics, merged on the merged stats address (e.g. http://127.0.0.1:9080/metrics)")
+	fs.Func("stats-inclusion-prefixes", "comma-separated Envoy-style stat name prefixes exported on /stats/prometheus (default server.,control_plane.,cluster_manager.,listener_manager.)",
+		func(v string) error { o.StatsInclusionPrefixes = strings.Split(v, ","); return nil })
+}
+
+// registerServing registers the flags for certificates, pilot's TLS,
+// logging and the Go runtime.
+func registerServing(fs *flag.FlagSet, o *proxy.Options, level *string) {
+	fs.StringVar(&o.CAAddress, "ca-address", "", "pilot's CA (host:port, e.g. 127.0.0.1:15012); empty: no workload certificate")
+	fs.StringVar(&o.RootCertFile, "root-cert", "", "PEM root certificate(s) that verify pilot (CA and xDS over TLS)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "bootstrap token file, sent to the CA as a bearer token")
+	fs.StringVar(&o.KeyAlgorithm, "key-algorithm", "ECDSA", "workload key: ECDSA (P-256) or RSA (2048)")
+	fs.DurationVar(&o.CertTTL, "cert-ttl", 0, "workload certificate lifetime to ask for (0: the CA's default, 24h)")
+	fs.StringVar(&o.TrustDomain, "trust-domain", "", "trust domain; when set, the CSR names the workload identity")
+	fs.BoolVar(&o.XDSTLS, "xds-tls", false, "connect to xDS over TLS (default: true when the xDS port is 15012)")
+	fs.StringVar(level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.IntVar(&o.GCPercent, "gc-percent", 0, "Go GC target percentage, as GOGC (0: GOGC or Go's default, 100; -1: off)")
+	fs.Int64Var(&o.MemoryLimit, "memory-limit", 0, "Go soft memory limit in bytes, as GOMEMLIMIT (0: GOMEMLIMIT or none)")
+	fs.IntVar(&o.Concurrency, "concurrency", 2, "cores the proxy runs on at once (GOMAXPROCS), as Istio's ProxyConfig concurrency: default 2 (at most the runtime's choice), 0 for the runtime's choice (all CPUs, the container's limit or GOMAXPROCS)")
+	fs.BoolVar(&o.TrimMemory, "trim-memory", true, "return the memory freed by a configuration update to the OS once updates settle")
 }
