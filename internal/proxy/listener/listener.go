@@ -163,10 +163,16 @@ func listen(addr string) (net.Listener, error) {
 
 // Commit swaps handlers of kept sockets, starts serving new ones and closes
 // the sockets no spec names (their open connections drain on their own).
+// After Close (the proxy stopping between Prepare and Commit) it only
+// closes the sockets Prepare bound.
 func (p *Pending) Commit() {
 	m := p.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		p.Abort()
+		return
+	}
 	want := map[string]bool{} // address → unbound
 	for _, s := range p.specs {
 		want[s.Address] = s.Unbound
