@@ -3,12 +3,7 @@
 // the benchmark's own roles (bench/roles), chosen by an environment variable that the
 // test's TestMain reads:
 //
-//	func TestMain(m *testing.M) {
-//		if role := os.Getenv(benchtest.RoleEnv); role != "" {
-//			os.Exit(benchtest.Main(role, os.Args[1:]))
-//		}
-//		os.Exit(m.Run())
-//	}
+//	func TestMain(m *testing.M) { benchtest.TestMain(m) }
 package benchtest
 
 import (
@@ -19,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"testing"
 
 	"github.com/lateenmesh/lateen/bench/launch"
 	"github.com/lateenmesh/lateen/bench/roles"
@@ -33,6 +29,15 @@ const RoleEnv = "LATEEN_BENCH_TEST_ROLE"
 func Binaries(exe string) launch.Binaries {
 	role := func(r string) launch.Command { return launch.Command{Path: exe, Env: []string{RoleEnv + "=" + r}} }
 	return launch.Binaries{Pilot: role("pilot"), Proxy: role("proxy"), Self: role("bench")}
+}
+
+// TestMain plays the role RoleEnv names, if any, else runs the tests; it
+// exits.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(RoleEnv); role != "" {
+		os.Exit(Main(role, os.Args[1:]))
+	}
+	os.Exit(m.Run())
 }
 
 // Main runs role with args until SIGTERM and returns the exit code.

@@ -13,12 +13,7 @@ import (
 	"github.com/lateenmesh/lateen/bench/benchtest"
 )
 
-func TestMain(m *testing.M) {
-	if role := os.Getenv(benchtest.RoleEnv); role != "" {
-		os.Exit(benchtest.Main(role, os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { benchtest.TestMain(m) }
 
 // TestSmoke runs the harness at a tiny size: every topology that can run
 // here starts, takes load of every kind and is measured; the result files

@@ -13,12 +13,7 @@ import (
 	"github.com/lateenmesh/lateen/bench/benchtest"
 )
 
-func TestMain(m *testing.M) {
-	if role := os.Getenv(benchtest.RoleEnv); role != "" {
-		os.Exit(benchtest.Main(role, os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { benchtest.TestMain(m) }
 
 // TestSmoke measures two tiny meshes with real pilot and proxy processes.
 func TestSmoke(t *testing.T) {

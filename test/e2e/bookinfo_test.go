@@ -150,7 +150,10 @@ func TestProductPageThroughIngress(t *testing.T) {
 	}
 }
 
-const reviewsV1 = `apiVersion: networking.istio.io/v1
+// reviewsTo is a VirtualService "reviews" sending every request to one
+// subset (Istio's virtual-service-reviews-<subset>.yaml).
+func reviewsTo(subset string) string {
+	return `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
   name: reviews
@@ -161,24 +164,11 @@ spec:
   - route:
     - destination:
         host: reviews
-        subset: v1
-`
+        subset: ` + subset + "\n"
+}
 
 // A negative weight: pilot must reject it and keep the last good version.
-const reviewsBroken = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: reviews
-spec:
-  hosts:
-  - reviews
-  http:
-  - route:
-    - destination:
-        host: reviews
-        subset: v3
-      weight: -10
-`
+var reviewsBroken = reviewsTo("v3") + "      weight: -10\n"
 
 // Foundation 3: a VirtualService to subset v1 takes effect within 3 s, a
 // broken edit of it is rejected (named precisely, in /debug/configz and
@@ -186,7 +176,7 @@ spec:
 // the rotation.
 func TestRouteReviewsToV1(t *testing.T) {
 	d := sharedDemo(t)
-	vs := writeYAML(t, "reviews-v1.yaml", reviewsV1)
+	vs := writeYAML(t, "reviews-v1.yaml", reviewsTo("v1"))
 	start := time.Now()
 	d.apply(t, vs)
 	eventually(t, propagation, "every page on reviews v1", func() error { return d.allOn(d.client, "v1", 10) })

@@ -72,7 +72,7 @@ func TestCaptureExecCurlFollowsVirtualService(t *testing.T) {
 	d.metricRise(t, "sleep", "istio_requests_total", client, requests, 12)
 
 	const v1Requests = "cluster.outbound|9080|v1|reviews.default.svc.cluster.local.upstream_rq_total"
-	d.apply(t, writeYAML(t, "reviews-v1.yaml", reviewsV1))
+	d.apply(t, writeYAML(t, "reviews-v1.yaml", reviewsTo("v1")))
 	eventually(t, propagation, "curl from sleep to reach reviews v1 only", func() error {
 		seen, err := d.curlReviews(6)
 		if err == nil && seen["v1"] != 6 {

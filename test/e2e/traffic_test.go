@@ -103,21 +103,6 @@ func TestFaultInjectionDelay(t *testing.T) {
 	})
 }
 
-// reviewsAllV2 sends everyone to reviews v2, which calls ratings.
-const reviewsAllV2 = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: reviews
-spec:
-  hosts:
-  - reviews
-  http:
-  - route:
-    - destination:
-        host: reviews
-        subset: v2
-`
-
 // Istio's "fault injection" task, abort: ratings answers 500 to jason's
 // calls, so his page shows "Ratings service is currently unavailable".
 // Others are unaffected: on the task's routing they stay on reviews v1;
@@ -137,7 +122,7 @@ func TestFaultInjectionAbort(t *testing.T) {
 		return d.unaffected(others, "v1")
 	})
 
-	d.apply(t, writeYAML(t, "reviews-all-v2.yaml", reviewsAllV2))
+	d.apply(t, writeYAML(t, "reviews-all-v2.yaml", reviewsTo("v2")))
 	eventually(t, propagation, "others on reviews v2 with black stars, jason still without ratings", func() error {
 		if err := d.unaffected(others, "v2"); err != nil {
 			return err
@@ -158,21 +143,6 @@ func (d *Demo) ratingsFailFor(c *http.Client) error {
 	}
 	return nil
 }
-
-// reviewsV3 is Istio's virtual-service-reviews-v3.yaml.
-const reviewsV3 = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: reviews
-spec:
-  hosts:
-  - reviews
-  http:
-  - route:
-    - destination:
-        host: reviews
-        subset: v3
-`
 
 // Istio's "traffic shifting" task: half the reviews traffic to v3, then
 // all of it.
@@ -207,7 +177,7 @@ func TestTrafficShifting(t *testing.T) {
 		t.Errorf("reviews versions over %d pages: %v, want only v1 and v3, each between %d and %d", n, seen, lo, hi)
 	}
 
-	d.apply(t, writeYAML(t, "reviews-v3.yaml", reviewsV3))
+	d.apply(t, writeYAML(t, "reviews-v3.yaml", reviewsTo("v3")))
 	eventually(t, propagation, "every page on reviews v3 (red stars)", func() error {
 		return d.allOn(d.client, "v3", 20)
 	})
