@@ -2,11 +2,6 @@ package proxy_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,10 +26,10 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/lateenmesh/lateen/internal/ca"
+	"github.com/lateenmesh/lateen/internal/ca/catest"
 	"github.com/lateenmesh/lateen/internal/proxy"
 	"github.com/lateenmesh/lateen/internal/proxy/mtls"
 	"github.com/lateenmesh/lateen/internal/proxy/proxytest"
-	"github.com/lateenmesh/lateen/internal/spiffe"
 )
 
 // testMesh is a CA issuing workload certificates directly (no agent).
@@ -42,49 +37,16 @@ type testMesh struct{ ca *ca.CA }
 
 func newTestMesh(t testing.TB) *testMesh {
 	t.Helper()
-	c, err := ca.New(ca.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Load(); err != nil {
-		t.Fatal(err)
-	}
-	return &testMesh{ca: c}
+	return &testMesh{ca: catest.NewCA(t)}
 }
 
 // identity issues a certificate for default/<sa>.
-func (m *testMesh) identity(t testing.TB, sa string) *staticIdentity {
+func (m *testMesh) identity(t testing.TB, sa string) *catest.Identity {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, _ := x509.ParseCertificateRequest(der)
-	id, _ := spiffe.New("cluster.local", "default", sa)
-	issued, err := m.ca.Sign(csr, id, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := &tls.Certificate{PrivateKey: key, Leaf: issued.Chain[0]}
-	for _, c := range issued.Chain {
-		cert.Certificate = append(cert.Certificate, c.Raw)
-	}
-	return &staticIdentity{cert: cert, roots: m.ca.TrustPool()}
+	return catest.Issue(t, m.ca, sa)
 }
 
-type staticIdentity struct {
-	cert  *tls.Certificate
-	roots *x509.CertPool
-}
-
-var _ mtls.Identity = (*staticIdentity)(nil)
-
-func (s *staticIdentity) Certificate() (*tls.Certificate, error) { return s.cert, nil }
-func (s *staticIdentity) TrustBundle() *x509.CertPool            { return s.roots }
+var _ mtls.Identity = (*catest.Identity)(nil)
 
 // startNode runs a proxy with its own management server; id may be nil.
 func startNode(t testing.TB, opts proxy.Options) *env {

@@ -2,11 +2,6 @@ package translate_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -20,42 +15,16 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 
-	"github.com/lateenmesh/lateen/internal/ca"
+	"github.com/lateenmesh/lateen/internal/ca/catest"
 	"github.com/lateenmesh/lateen/internal/config"
 	"github.com/lateenmesh/lateen/internal/config/validate"
 	"github.com/lateenmesh/lateen/internal/mesh"
 	"github.com/lateenmesh/lateen/internal/proxy"
 	"github.com/lateenmesh/lateen/internal/proxy/proxytest"
 	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
-	"github.com/lateenmesh/lateen/internal/spiffe"
 	"github.com/lateenmesh/lateen/internal/translate"
 	"github.com/lateenmesh/lateen/internal/wait"
 )
-
-type workloadID struct {
-	cert  *tls.Certificate
-	roots *x509.CertPool
-}
-
-func (w workloadID) Certificate() (*tls.Certificate, error) { return w.cert, nil }
-func (w workloadID) TrustBundle() *x509.CertPool            { return w.roots }
-
-func issueID(t *testing.T, c *ca.CA, sa string) workloadID {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
-	csr, _ := x509.ParseCertificateRequest(der)
-	id, _ := spiffe.New("cluster.local", "default", sa)
-	issued, err := c.Sign(csr, id, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := &tls.Certificate{PrivateKey: key, Leaf: issued.Chain[0]}
-	for _, x := range issued.Chain {
-		cert.Certificate = append(cert.Certificate, x.Raw)
-	}
-	return workloadID{cert: cert, roots: c.TrustPool()}
-}
 
 // meshNode is a real proxy of one workload with an identity, configured
 // with the translator's output for its own view.
@@ -65,7 +34,7 @@ type meshNode struct {
 	id   string
 }
 
-func startNode(t *testing.T, ip, name, sa string, labels map[string]string, id workloadID) *meshNode {
+func startNode(t *testing.T, ip, name, sa string, labels map[string]string, id *catest.Identity) *meshNode {
 	t.Helper()
 	n := &meshNode{srv: proxytest.NewServer(t)}
 	info := xdsclient.NodeInfo{Type: "sidecar", IP: ip, WorkloadName: name, Namespace: "default", ServiceAccount: sa,
@@ -135,10 +104,7 @@ func freePortOn(t *testing.T, ip string) int {
 // app sees sleep's identity in x-forwarded-client-cert, and a plaintext
 // client is refused at httpbin's port.
 func TestIstioYAMLGivesMutualTLS(t *testing.T) {
-	c, err := ca.New(ca.Options{})
-	if err != nil || c.Load() != nil {
-		t.Fatal(err)
-	}
+	c := catest.NewCA(t)
 	const sleepIP, httpbinIP = "127.0.0.1", "127.0.0.2"
 	port, listenPort := freePortOn(t, httpbinIP), freePortOn(t, sleepIP)
 	var seen http.Header
@@ -186,8 +152,8 @@ spec:
 		}
 	}
 	snap := mesh.Build(config.NewSet(1, objs, nil), mesh.Options{MeshConfig: []byte(fmt.Sprintf(`{"proxyListenPort": %d}`, listenPort))})
-	sleep := startNode(t, sleepIP, "sleep", "sleep", map[string]string{"app": "sleep"}, issueID(t, c, "sleep"))
-	httpbin := startNode(t, httpbinIP, "httpbin", "httpbin", map[string]string{"app": "httpbin"}, issueID(t, c, "httpbin"))
+	sleep := startNode(t, sleepIP, "sleep", "sleep", map[string]string{"app": "sleep"}, catest.Issue(t, c, "sleep"))
+	httpbin := startNode(t, httpbinIP, "httpbin", "httpbin", map[string]string{"app": "httpbin"}, catest.Issue(t, c, "httpbin"))
 	httpbin.publish(t, snap, "1")
 	sleep.publish(t, snap, "1")
 

@@ -2,11 +2,7 @@ package runtime_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -22,7 +18,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/lateenmesh/lateen/internal/ca"
+	"github.com/lateenmesh/lateen/internal/ca/catest"
 	proxyhttp "github.com/lateenmesh/lateen/internal/proxy/http"
 	"github.com/lateenmesh/lateen/internal/proxy/listener"
 	"github.com/lateenmesh/lateen/internal/proxy/mtls"
@@ -32,34 +28,8 @@ import (
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 	"github.com/lateenmesh/lateen/internal/proxy/tcp"
 	"github.com/lateenmesh/lateen/internal/proxy/xdsclient"
-	"github.com/lateenmesh/lateen/internal/spiffe"
 	"github.com/lateenmesh/lateen/internal/wait"
 )
-
-type identity struct {
-	cert  *tls.Certificate
-	roots *x509.CertPool
-}
-
-func (i identity) Certificate() (*tls.Certificate, error) { return i.cert, nil }
-func (i identity) TrustBundle() *x509.CertPool            { return i.roots }
-
-func issue(t *testing.T, c *ca.CA, sa string) identity {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
-	csr, _ := x509.ParseCertificateRequest(der)
-	id, _ := spiffe.New("cluster.local", "default", sa)
-	issued, err := c.Sign(csr, id, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := &tls.Certificate{PrivateKey: key, Leaf: issued.Chain[0]}
-	for _, x := range issued.Chain {
-		cert.Certificate = append(cert.Certificate, x.Raw)
-	}
-	return identity{cert: cert, roots: c.TrustPool()}
-}
 
 // recorded keeps what observers saw of the downstream peer.
 type recorded struct {
@@ -89,11 +59,8 @@ func (o tcpObserver) Begin(info *tcp.ConnInfo) func() {
 // mTLS connection is in the request's Info and the TCP connection's
 // ConnInfo, for authorization and telemetry.
 func TestPeerIdentityReachesObservers(t *testing.T) {
-	c, err := ca.New(ca.Options{})
-	if err != nil || c.Load() != nil {
-		t.Fatal(err)
-	}
-	server, client := issue(t, c, "httpbin"), issue(t, c, "sleep")
+	c := catest.NewCA(t)
+	server, client := catest.Issue(t, c, "httpbin"), catest.Issue(t, c, "sleep")
 	rec := &recorded{}
 	filters, tcpFilters := proxyhttp.NewFilters(), tcp.NewFilters()
 	filters.RegisterObserver("test", func(*resource.HTTPConnectionManager, proxyhttp.BuildContext) (proxyhttp.Observer, error) {
@@ -147,7 +114,7 @@ func TestPeerIdentityReachesObservers(t *testing.T) {
 	})
 	<-rt.Ready()
 
-	cfg := &tls.Config{Certificates: []tls.Certificate{*client.cert}, InsecureSkipVerify: true} //nolint:gosec // test client
+	cfg := &tls.Config{Certificates: []tls.Certificate{*client.Cert}, InsecureSkipVerify: true} //nolint:gosec // test client
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
 	wait.For(t, 10*time.Second, "a request over mTLS", func() error {
 		resp, err := hc.Get(fmt.Sprintf("https://127.0.0.1:%d/", httpPort))
