@@ -9,13 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/lateenmesh/lateen/internal/httpserve"
 	"github.com/lateenmesh/lateen/internal/proxy/runtime"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
@@ -76,22 +75,14 @@ func (s *Server) ReadyAddr() string { s.mu.Lock(); defer s.mu.Unlock(); return s
 
 // Run serves until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	servers := []*http.Server{{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}}
+	handlers := []http.Handler{s.adminMux()}
 	addrs := []string{s.opts.Address}
 	if s.opts.ReadyAddress != "" {
-		servers = append(servers, &http.Server{Handler: s.readyMux(), ReadHeaderTimeout: 10 * time.Second})
-		addrs = append(addrs, s.opts.ReadyAddress)
+		handlers, addrs = append(handlers, s.readyMux()), append(addrs, s.opts.ReadyAddress)
 	}
-	lns := make([]net.Listener, 0, len(addrs))
-	for _, a := range addrs {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return fmt.Errorf("admin: listen %s: %w", a, err)
-		}
-		lns = append(lns, ln)
+	lns, err := httpserve.Listen(addrs)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
 	}
 	s.mu.Lock()
 	for i, ln := range lns {
@@ -99,20 +90,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	close(s.started)
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { errc <- srv.Serve(lns[i]) }()
-	}
-	<-ctx.Done()
-	for _, srv := range servers {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	for range servers {
-		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("admin: %w", err)
-		}
+	if err := httpserve.Serve(ctx, lns, handlers); err != nil {
+		return fmt.Errorf("admin: %w", err)
 	}
 	return nil
 }

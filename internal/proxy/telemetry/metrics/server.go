@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/httpserve"
 	"github.com/lateenmesh/lateen/internal/proxy/stats"
 )
 
@@ -87,21 +87,14 @@ func (s *Server) Addrs() (statsAddr, mergedAddr string) {
 
 // Run serves until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	handlers := []http.HandlerFunc{s.serveStats}
+	handlers := []http.Handler{statsMux(s.serveStats)}
 	addrs := []string{s.opts.StatsAddress}
 	if s.opts.MergedAddress != "" {
-		handlers, addrs = append(handlers, s.serveMerged), append(addrs, s.opts.MergedAddress)
+		handlers, addrs = append(handlers, statsMux(s.serveMerged)), append(addrs, s.opts.MergedAddress)
 	}
-	lns := make([]net.Listener, 0, len(addrs))
-	for _, a := range addrs {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return fmt.Errorf("metrics: listen %s: %w", a, err)
-		}
-		lns = append(lns, ln)
+	lns, err := httpserve.Listen(addrs)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 	s.mu.Lock()
 	for i, ln := range lns {
@@ -109,26 +102,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	close(s.started)
-	errc := make(chan error, len(lns))
-	servers := make([]*http.Server, len(lns))
-	for i, ln := range lns {
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /stats/prometheus", handlers[i])
-		servers[i] = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- servers[i].Serve(ln) }()
-	}
-	<-ctx.Done()
-	for _, srv := range servers {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	for range servers {
-		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("metrics: %w", err)
-		}
+	if err := httpserve.Serve(ctx, lns, handlers); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
+}
+
+// statsMux serves h on /stats/prometheus.
+func statsMux(h http.HandlerFunc) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stats/prometheus", h)
+	return mux
 }
 
 const textFormat = "text/plain; version=0.0.4; charset=utf-8"
