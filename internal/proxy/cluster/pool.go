@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -474,7 +473,7 @@ func (p *pool) dial(ctx context.Context, network, addr string) (net.Conn, error)
 func (p *pool) handshake(ctx context.Context, cc *countedConn, t dialTLS, addr string) (net.Conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
-	tc, peer, err := t.client.Handshake(hctx, cc, t.sni, p.sessions)
+	tc, err := t.client.Handshake(hctx, cc, t.sni, p.sessions)
 	if err != nil {
 		p.stats.SSL.ConnectionError.Inc()
 		if errors.Is(err, mtls.ErrSAN) {
@@ -486,7 +485,7 @@ func (p *pool) handshake(ctx context.Context, cc *countedConn, t dialTLS, addr s
 	if tc.ConnectionState().DidResume {
 		p.stats.SSL.SessionReused.Inc()
 	}
-	return &tlsConn{Conn: tc, cc: cc, peer: peer}, nil
+	return &tlsConn{Conn: tc, cc: cc}, nil
 }
 
 func tcpAddr(addr string) net.Addr {
@@ -496,18 +495,14 @@ func tcpAddr(addr string) net.Addr {
 	return nil
 }
 
-// tlsConn is an upstream TLS connection over a counted one.
+// tlsConn is an upstream TLS connection over a counted one; its Peer is
+// the server (mtls.PeerOf).
 type tlsConn struct {
-	*tls.Conn
-	cc   *countedConn
-	peer *mtls.Peer
+	*mtls.Conn
+	cc *countedConn
 }
 
 func (c *tlsConn) counted() *countedConn { return c.cc }
-
-// TLSPeer is the upstream server's identity (and Local, the proxy's own)
-// as the handshake established them.
-func (c *tlsConn) TLSPeer() *mtls.Peer { return c.peer }
 
 // CloseIdle closes idle connections and drains the others (they close when
 // their requests finish).

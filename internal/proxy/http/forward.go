@@ -67,17 +67,10 @@ func (rt *router) proxyRequest(w nethttp.ResponseWriter, r *nethttp.Request, ctx
 	copyResponse(w, resp)
 }
 
-// tlsPeerConn is an upstream connection that made a TLS handshake
-// (cluster's TLS connections).
-type tlsPeerConn interface{ TLSPeer() *mtls.Peer }
-
 // gotConn records the TLS peer of the connection an attempt uses: the
 // upstream's identity, for telemetry and access logs.
 func (f *forward) gotConn(ci httptrace.GotConnInfo) {
-	f.info.UpstreamPeer = nil
-	if tc, ok := ci.Conn.(tlsPeerConn); ok {
-		f.info.UpstreamPeer = tc.TLSPeer()
-	}
+	f.info.UpstreamPeer = mtls.PeerOf(ci.Conn)
 }
 
 // outboundRequest is the request as it goes upstream: the inbound one

@@ -43,22 +43,21 @@ func (c *Client) ServerName(authority string) string {
 }
 
 // Handshake runs a TLS client handshake on conn for serverName, resuming
-// a session from sessions when it can, and returns the connection with
-// what it tells about the server (its identity; Local: the URI SAN the
-// proxy presented, if any). On failure conn is closed and the error is a
-// *HandshakeError.
-func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName string, sessions *Sessions) (*tls.Conn, *Peer, error) {
+// a session from sessions when it can. The connection's Peer is the
+// server (its identity; Local: the URI SAN the proxy presented, if any).
+// On failure conn is closed and the error is a *HandshakeError.
+func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName string, sessions *Sessions) (*Conn, error) {
 	cs := &connSessions{cache: sessions, key: conn.RemoteAddr().String() + "|" + serverName + "|" + c.key}
 	tc := tls.Client(conn, c.config(serverName, cs))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = conn.Close()
-		return nil, nil, &HandshakeError{Err: trimTLSPrefix(err)}
+		return nil, &HandshakeError{Err: trimTLSPrefix(err)}
 	}
 	var local []string
 	if cs.own != "" {
 		local = []string{cs.own}
 	}
-	return tc, newPeer(tc.ConnectionState(), local), nil
+	return &Conn{Conn: tc, peer: newPeer(tc.ConnectionState(), local)}, nil
 }
 
 // config builds one handshake's configuration: certificates and roots are

@@ -148,21 +148,23 @@ func (h *ServerHandler) localURIs() []string {
 	return out
 }
 
-// Conn is a downstream connection after the TLS handshake.
+// Conn is a connection after the TLS handshake: downstream (its Peer is
+// the client) or upstream (its Peer is the server).
 type Conn struct {
 	*tls.Conn
 	peer *Peer
 }
 
-// Peer describes the client of the connection.
+// Peer describes the other side of the connection.
 func (c *Conn) Peer() *Peer { return c.peer }
 
-// PeerOf returns the TLS peer of a downstream connection (looking
-// through wrappers that expose NetConn), or nil for a plaintext one.
+// PeerOf returns the TLS peer of a connection (a *Conn, or a wrapper that
+// has its Peer method or exposes it through NetConn), or nil for a
+// plaintext one.
 func PeerOf(c net.Conn) *Peer {
 	for c != nil {
-		if tc, ok := c.(*Conn); ok {
-			return tc.peer
+		if tc, ok := c.(interface{ Peer() *Peer }); ok {
+			return tc.Peer()
 		}
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {

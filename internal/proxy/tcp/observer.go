@@ -70,12 +70,9 @@ func (i *ConnInfo) UpstreamPeer() *mtls.Peer {
 
 // setUpstream records the connection made to the upstream.
 func (i *ConnInfo) setUpstream(up net.Conn) {
-	tc, ok := up.(interface{ TLSPeer() *mtls.Peer })
-	if !ok {
-		return
-	}
+	peer := mtls.PeerOf(up)
 	i.mu.Lock()
-	i.upstreamPeer = tc.TLSPeer()
+	i.upstreamPeer = peer
 	i.mu.Unlock()
 }
 
