@@ -1,22 +1,18 @@
 package memory
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/lateenmesh/lateen/bench/report"
 )
 
 // Render rewrites the result page and charts in dir from its JSON file,
 // after a change to how results are presented, without measuring again.
 func Render(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, JSONFile))
-	if err != nil {
-		return fmt.Errorf("memory: %w", err)
-	}
 	var res Result
-	if err := json.Unmarshal(data, &res); err != nil {
-		return fmt.Errorf("memory: %s: %w", JSONFile, err)
+	if err := report.ReadJSON(filepath.Join(dir, JSONFile), &res); err != nil {
+		return fmt.Errorf("memory: %w", err)
 	}
 	return writeResults(dir, &res)
 }
