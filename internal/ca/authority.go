@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/lateenmesh/lateen/internal/certpem"
 )
 
 // authority is one immutable state of the CA: the signing key and
@@ -30,7 +32,7 @@ func newAuthority(key crypto.Signer, cert *x509.Certificate, chain, roots []*x50
 	for _, r := range roots {
 		a.pool.AddCert(r)
 	}
-	a.pem = EncodeCertificates(roots...)
+	a.pem = certpem.Encode(roots...)
 	return a, a.check(now)
 }
 

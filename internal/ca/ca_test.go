@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/certpem"
 	"github.com/lateenmesh/lateen/internal/spiffe"
 )
 
@@ -175,7 +176,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots, err := ParseCertificates(data)
+	roots, err := certpem.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,10 +240,10 @@ func (p *testPKI) writeCACerts(t *testing.T, name string, life time.Duration, ex
 	keyPEM, _ := EncodePrivateKey(key)
 	dir := t.TempDir()
 	for name, data := range map[string][]byte{
-		CACertFile:    EncodeCertificates(inter),
+		CACertFile:    certpem.Encode(inter),
 		CAKeyFile:     keyPEM,
-		RootCertFile:  EncodeCertificates(append([]*x509.Certificate{p.cert}, extraRoots...)...),
-		CertChainFile: EncodeCertificates(inter, p.cert),
+		RootCertFile:  certpem.Encode(append([]*x509.Certificate{p.cert}, extraRoots...)...),
+		CertChainFile: certpem.Encode(inter, p.cert),
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lateenmesh/lateen/internal/certpem"
 )
 
 // loadCACerts reads a plugged-in CA in Istio's cacerts layout:
@@ -43,7 +45,7 @@ func readCACerts(dir string) ([4][]byte, error) {
 }
 
 func parseCACerts(files [4][]byte, now time.Time) (*authority, error) {
-	certs, err := ParseCertificates(files[0])
+	certs, err := certpem.Parse(files[0])
 	if err != nil || len(certs) == 0 {
 		return nil, fmt.Errorf("%s: no certificate (%v)", CACertFile, err)
 	}
@@ -52,11 +54,11 @@ func parseCACerts(files [4][]byte, now time.Time) (*authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", CAKeyFile, err)
 	}
-	roots, err := ParseCertificates(files[2])
+	roots, err := certpem.Parse(files[2])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RootCertFile, err)
 	}
-	chain, err := ParseCertificates(files[3])
+	chain, err := certpem.Parse(files[3])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", CertChainFile, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lateenmesh/lateen/internal/certpem"
 )
 
 // Istio's cacerts file names, also used for the self-signed state.
@@ -62,7 +64,7 @@ func parseSelfSigned(dir string, keyPEM, certPEM []byte, now time.Time) (*author
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", CAKeyFile, err)
 	}
-	certs, err := ParseCertificates(certPEM)
+	certs, err := certpem.Parse(certPEM)
 	if err != nil || len(certs) == 0 {
 		return nil, fmt.Errorf("%s: no certificate (%v)", CACertFile, err)
 	}
@@ -93,7 +95,7 @@ func readOptionalCerts(path string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	certs, err := ParseCertificates(data)
+	certs, err := certpem.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
@@ -181,9 +183,9 @@ func (c *CA) persist(a *authority) error {
 		perm os.FileMode
 	}{
 		{RootCertFile, a.pem, 0o644},
-		{CertChainFile, EncodeCertificates(a.chain...), 0o644},
+		{CertChainFile, certpem.Encode(a.chain...), 0o644},
 		{CAKeyFile, keyPEM, 0o600},
-		{CACertFile, EncodeCertificates(a.cert), 0o644},
+		{CACertFile, certpem.Encode(a.cert), 0o644},
 	} {
 		if err := writeFileAtomic(filepath.Join(c.opts.Dir, f.name), f.data, f.perm); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	securityv1alpha1 "istio.io/api/security/v1alpha1"
 
+	"github.com/lateenmesh/lateen/internal/certpem"
 	"github.com/lateenmesh/lateen/internal/spiffe"
 )
 
@@ -96,9 +97,9 @@ func (s *Service) CreateCertificate(ctx context.Context, req *securityv1alpha1.I
 	s.log.Debug("issued certificate", "identity", id.String(), "serial", leaf.SerialNumber.Text(16), "expires", leaf.NotAfter)
 	resp := &securityv1alpha1.IstioCertificateResponse{}
 	for _, c := range issued.Chain {
-		resp.CertChain = append(resp.CertChain, string(EncodeCertificates(c)))
+		resp.CertChain = append(resp.CertChain, string(certpem.Encode(c)))
 	}
-	resp.CertChain = append(resp.CertChain, string(EncodeCertificates(issued.Roots...)))
+	resp.CertChain = append(resp.CertChain, string(certpem.Encode(issued.Roots...)))
 	return resp, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	securityv1alpha1 "istio.io/api/security/v1alpha1"
 
 	"github.com/lateenmesh/lateen/internal/ca/authn"
+	"github.com/lateenmesh/lateen/internal/certpem"
 	"github.com/lateenmesh/lateen/internal/spiffe"
 )
 
@@ -101,7 +102,7 @@ func parseResponse(t *testing.T, resp *securityv1alpha1.IstioCertificateResponse
 	}
 	c := &tls.Certificate{PrivateKey: key}
 	for _, p := range resp.CertChain[:len(resp.CertChain)-1] {
-		certs, err := ParseCertificates([]byte(p))
+		certs, err := certpem.Parse([]byte(p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func parseResponse(t *testing.T, resp *securityv1alpha1.IstioCertificateResponse
 			c.Certificate = append(c.Certificate, x.Raw)
 		}
 	}
-	roots, err := ParseCertificates([]byte(resp.CertChain[len(resp.CertChain)-1]))
+	roots, err := certpem.Parse([]byte(resp.CertChain[len(resp.CertChain)-1]))
 	if err != nil {
 		t.Fatal(err)
 	}

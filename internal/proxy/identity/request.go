@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	securityv1alpha1 "istio.io/api/security/v1alpha1"
 
+	"github.com/lateenmesh/lateen/internal/certpem"
 	"github.com/lateenmesh/lateen/internal/spiffe"
 )
 
@@ -99,13 +100,13 @@ func (a *Agent) credential(key crypto.Signer, pems []string) (*Credential, error
 	}
 	var chain []*x509.Certificate
 	for _, p := range pems[:len(pems)-1] {
-		certs, err := parseCertificates([]byte(p))
+		certs, err := certpem.Parse([]byte(p))
 		if err != nil {
 			return nil, fmt.Errorf("identity: certificate chain: %w", err)
 		}
 		chain = append(chain, certs...)
 	}
-	roots, err := parseCertificates([]byte(pems[len(pems)-1]))
+	roots, err := certpem.Parse([]byte(pems[len(pems)-1]))
 	if err != nil || len(roots) == 0 {
 		return nil, fmt.Errorf("identity: trust bundle: no certificate (%v)", err)
 	}

@@ -3,12 +3,12 @@ package identity
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/lateenmesh/lateen/internal/certpem"
 	"github.com/lateenmesh/lateen/internal/spiffe"
 )
 
@@ -18,7 +18,7 @@ func (a *Agent) loadRootFile() error {
 	data, err := os.ReadFile(a.opts.RootCertFile)
 	var certs []*x509.Certificate
 	if err == nil {
-		certs, err = parseCertificates(data)
+		certs, err = certpem.Parse(data)
 		if err == nil && len(certs) == 0 {
 			err = errors.New("no certificate")
 		}
@@ -145,24 +145,4 @@ func verifyChain(chain []*x509.Certificate, roots *x509.CertPool, dnsName string
 		return fmt.Errorf("identity: verify certificate: %w", err)
 	}
 	return nil
-}
-
-// parseCertificates reads every CERTIFICATE block of a PEM bundle.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return out, nil
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
 }
